@@ -15,7 +15,7 @@ all: build
 
 ## test: every module's tests with -race, then the second-client smoke test
 ## and the deploy checks. What CI runs (.ci/run).
-test: test-go test-smoke
+test: test-go test-smoke test-deploy
 
 test-go:
 	$(GO) test $(GOTEST_FLAGS) $(addsuffix /...,$(addprefix ./,$(MODULES)))
@@ -24,9 +24,114 @@ test-go:
 test-smoke:
 	bash infra/smoke/run.sh
 
+## test-deploy: sam validate --lint and sam build of template.yaml, cfn-lint of the relay service
+## stack, hadolint of its Dockerfile, shellcheck of every script, the template test
+## (infra/deploy/check.sh). No Docker, no AWS credentials; needs aws-sam-cli and shellcheck (.ci/install).
+test-deploy:
+	bash infra/deploy/check.sh
+
+# --- AWS SAM and LocalStack (README "Deploying" and localstack/README.md) ---
+COMPOSE := docker compose -f infra/docker-compose.yml
+# sam build runs `go build` with GOOS/GOARCH from the template; keep the binaries static.
+SAM_ENV := CGO_ENABLED=0 SAM_CLI_TELEMETRY=0
+SAM_DEPLOY_FLAGS ?=
+LOGICAL_ID_users := UsersFunction
+LOGICAL_ID_articles := ArticlesFunction
+LOGICAL_ID_comments := CommentsFunction
+LOGICAL_ID_favorites := FavoritesFunction
+LOGICAL_ID_repair := RepairFunction
+
+.PHONY: sam-build invoke deploy up down localstack-deploy e2e-localstack
+
+## sam-build: sam build of template.yaml into .aws-sam/build (Go only, no Docker).
+sam-build:
+	$(SAM_ENV) sam build
+
+## invoke: sam local invoke FUNCTION (users|articles|comments|favorites|repair) with EVENT (a JSON
+## file), against the MongoDB of `make up`. Needs Docker.
+##   make up && make invoke FUNCTION=users EVENT=functions/events/users-update.json
+invoke:
+	@test -n "$(LOGICAL_ID_$(FUNCTION))" || { echo "FUNCTION must be one of: $(FUNCTIONS)" >&2; exit 2; }
+	@test -f "$(EVENT)" || { echo "EVENT must name a JSON event file, e.g. EVENT=functions/events/users-update.json" >&2; exit 2; }
+	$(MAKE) --no-print-directory sam-build
+	$(SAM_ENV) sam local invoke $(LOGICAL_ID_$(FUNCTION)) -e $(EVENT)
+
+## deploy: sam build and sam deploy of the functions (stack "changerelay", samconfig.toml). Needs
+## AWS credentials. First time: make deploy SAM_DEPLOY_FLAGS=--guided (asks for MongoDBSecretArn).
+deploy: sam-build
+	$(SAM_ENV) sam deploy $(SAM_DEPLOY_FLAGS)
+
+## up / down: MongoDB 7 (replica set rs0) and LocalStack in Docker (infra/docker-compose.yml).
+up:
+	$(COMPOSE) up -d --wait
+
+down:
+	$(COMPOSE) down -v --remove-orphans
+
+## localstack-deploy: build the functions, deploy them into LocalStack, write bin/localstack.env.
+localstack-deploy:
+	bash localstack/deploy.sh
+
+## e2e-localstack: up, localstack-deploy, then the e2e suite against LocalStack and MongoDB 7.
+e2e-localstack:
+	$(MAKE) --no-print-directory up
+	$(MAKE) --no-print-directory localstack-deploy
+	set -a && . $(BIN)/localstack.env && set +a && \
+	E2E_TARGET=localstack $(GO) test -count=1 -timeout 30m ./e2e/...
+
 ## mongo: the embedded MongoDB-compatible server on 127.0.0.1:27017.
 mongo:
 	$(GO) run ./infra/cmd/mongolocal --addr 127.0.0.1:27017 $(if $(DBPATH),--dbpath $(DBPATH))
+
+## bench-mongolocal: mongolocal's benchmarks (figures in infra/mongolocal/README.md).
+## fuzz-mongolocal: fuzz the wire-message parser and the command dispatcher (FUZZTIME each).
+FUZZTIME ?= 30s
+.PHONY: bench-mongolocal fuzz-mongolocal
+bench-mongolocal:
+	cd infra && $(GO) test -run '^$$' -bench . -benchtime 2s ./mongolocal/
+fuzz-mongolocal:
+	cd infra && $(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime $(FUZZTIME) ./mongolocal/
+	cd infra && $(GO) test -run '^$$' -fuzz '^FuzzCommand$$' -fuzztime $(FUZZTIME) ./mongolocal/
+
+# --- Docker-free local stack (infra/lambdahost/README.md) ---
+.PHONY: devstack invoke-local lambdahost
+
+## devstack: until Ctrl-C, mongolocal on 127.0.0.1:27017 and the five functions, built for this
+## machine into bin/local/<name>/bootstrap, behind the local Lambda host on 127.0.0.1:3002. Prints
+## MONGODB_URI=, MONGODB_DATABASE= and LAMBDA_ENDPOINT= lines; export them and run `make relay`.
+## More flags: make devstack DEVSTACK_FLAGS="--concurrency 4 --dbpath bin/local/db"
+devstack:
+	$(GO) build -o $(BIN)/devstack ./infra/cmd/devstack
+	$(BIN)/devstack $(DEVSTACK_FLAGS)
+
+## invoke-local: send EVENT (a JSON file) to FUNCTION through the local Lambda host of
+## `make devstack` (LAMBDA_ENDPOINT, default http://127.0.0.1:3002): `sam local invoke` without Docker.
+##   make invoke-local FUNCTION=users EVENT=functions/events/users-update.json
+invoke-local:
+	@test -n "$(FUNCTION)" || { echo "FUNCTION must name a function, e.g. one of: $(FUNCTIONS)" >&2; exit 2; }
+	$(GO) run ./infra/cmd/invoke --function $(FUNCTION) $(if $(EVENT),--event $(EVENT))
+
+## lambdahost: the local Lambda host alone, for bootstraps you built yourself:
+##   make lambdahost LAMBDAHOST_FLAGS="--function users=bin/local/users/bootstrap --env MONGODB_URI=..."
+lambdahost:
+	$(GO) build -o $(BIN)/lambdahost ./infra/cmd/lambdahost
+	$(BIN)/lambdahost $(LAMBDAHOST_FLAGS)
+
+# --- The relay (relay/README.md) ---
+.PHONY: relay bench-relay
+
+## relay: `relay run` with RELAY_CONFIG (a YAML file, optional) and the environment (MONGODB_URI,
+## MONGODB_DATABASE, LAMBDA_ENDPOINT, FUNCTION_PREFIX, ...; see relay/README.md).
+relay:
+	$(GO) build -o $(BIN)/relay ./relay/cmd/relay
+	$(BIN)/relay run $(if $(RELAY_CONFIG),-config $(RELAY_CONFIG))
+
+## bench-relay: the relay's benchmarks (go test -bench) and relaybench: events/s and
+## write-to-invocation latency of the default relay vs a naive one, and RSS with a backlog
+## (figures in relay/README.md). RELAYBENCH_FLAGS passes flags to relaybench.
+bench-relay:
+	cd relay && $(GO) test -run '^$$' -bench . -benchtime 2x ./...
+	$(GO) run ./relay/cmd/relaybench $(RELAYBENCH_FLAGS)
 
 vet:
 	$(GO) vet $(addsuffix /...,$(addprefix ./,$(MODULES)))

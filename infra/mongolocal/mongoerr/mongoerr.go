@@ -11,74 +11,116 @@ import (
 // Codes the server returns. Names and numbers are MongoDB's
 // (src/mongo/base/error_codes.yml).
 const (
-	InternalError             = 1
-	BadValue                  = 2
-	NoSuchKey                 = 4
-	HostUnreachable           = 6
-	HostNotFound              = 7
-	FailedToParse             = 9
-	TypeMismatch              = 14
-	IllegalOperation          = 20
-	NamespaceNotFound         = 26
-	IndexNotFound             = 27
-	CursorNotFound            = 43
-	NamespaceExists           = 48
-	MaxTimeMSExpired          = 50
-	CommandNotFound           = 59
-	ShutdownInProgress        = 91
-	InvalidOptions            = 72
-	InvalidNamespace          = 73
-	IndexOptionsConflict      = 85
-	IndexKeySpecsConflict     = 86
-	NetworkTimeout            = 89
-	OperationFailed           = 96
-	NotImplemented            = 238
-	ChangeStreamFatalError    = 280
-	ChangeStreamHistoryLost   = 286
-	Location10334             = 10334 // BSONObjectTooLarge
-	DuplicateKey              = 11000
-	InterruptedAtShutdown     = 11600
-	Interrupted               = 11601
-	InterruptedDueToReplState = 11602
-	NotWritablePrimary        = 10107
-	UnrecognizedPipelineStage = 40324
-	Location40415             = 40415 // unknown field in a stage
+	InternalError                      = 1
+	BadValue                           = 2
+	NoSuchKey                          = 4
+	HostUnreachable                    = 6
+	HostNotFound                       = 7
+	FailedToParse                      = 9
+	TypeMismatch                       = 14
+	IllegalOperation                   = 20
+	NamespaceNotFound                  = 26
+	IndexNotFound                      = 27
+	CursorNotFound                     = 43
+	NamespaceExists                    = 48
+	MaxTimeMSExpired                   = 50
+	CommandNotFound                    = 59
+	ShutdownInProgress                 = 91
+	InvalidOptions                     = 72
+	InvalidNamespace                   = 73
+	IndexOptionsConflict               = 85
+	IndexKeySpecsConflict              = 86
+	NetworkTimeout                     = 89
+	OperationFailed                    = 96
+	NotImplemented                     = 238
+	ChangeStreamFatalError             = 280
+	ChangeStreamHistoryLost            = 286
+	Location10334                      = 10334 // BSONObjectTooLarge
+	DuplicateKey                       = 11000
+	InterruptedAtShutdown              = 11600
+	Interrupted                        = 11601
+	InterruptedDueToReplState          = 11602
+	NotWritablePrimary                 = 10107
+	UnrecognizedPipelineStage          = 40324
+	Unauthorized                       = 13
+	InvalidResumeToken                 = 260
+	NoMatchingDocument                 = 47
+	CannotCreateIndex                  = 67
+	DollarPrefixedFieldName            = 52
+	InvalidLength                      = 16
+	Overflow                           = 15
+	InvalidBSON                        = 22
+	ImmutableField                     = 66
+	EmptyFieldName                     = 56
+	InvalidIdField                     = 53
+	NoSuchTransaction                  = 251
+	OperationNotSupportedInTransaction = 263
+	UnsupportedOpQueryCommand          = 352
+	InvalidPipelineOperator            = 168
+	ConflictingUpdateOperators         = 40
+	PrimarySteppedDown                 = 189
+	ExceededTimeLimit                  = 262
+	SocketException                    = 9001
+	Location16410                      = 16410 // $project field path errors
+	Location40323                      = 40323 // a pipeline stage spec must be an object with one field
+	Location15955                      = 15955 // $group _id missing
+	Location15952                      = 15952 // unknown group operator
+	Location40415                      = 40415 // unknown field in a stage
 )
 
 // Names maps codes to MongoDB's codeName.
 var Names = map[int]string{
-	InternalError:             "InternalError",
-	BadValue:                  "BadValue",
-	NoSuchKey:                 "NoSuchKey",
-	HostUnreachable:           "HostUnreachable",
-	HostNotFound:              "HostNotFound",
-	FailedToParse:             "FailedToParse",
-	TypeMismatch:              "TypeMismatch",
-	IllegalOperation:          "IllegalOperation",
-	NamespaceNotFound:         "NamespaceNotFound",
-	IndexNotFound:             "IndexNotFound",
-	CursorNotFound:            "CursorNotFound",
-	NamespaceExists:           "NamespaceExists",
-	MaxTimeMSExpired:          "MaxTimeMSExpired",
-	CommandNotFound:           "CommandNotFound",
-	ShutdownInProgress:        "ShutdownInProgress",
-	InvalidOptions:            "InvalidOptions",
-	InvalidNamespace:          "InvalidNamespace",
-	IndexOptionsConflict:      "IndexOptionsConflict",
-	IndexKeySpecsConflict:     "IndexKeySpecsConflict",
-	NetworkTimeout:            "NetworkTimeout",
-	OperationFailed:           "OperationFailed",
-	NotImplemented:            "NotImplemented",
-	ChangeStreamFatalError:    "ChangeStreamFatalError",
-	ChangeStreamHistoryLost:   "ChangeStreamHistoryLost",
-	Location10334:             "BSONObjectTooLarge",
-	DuplicateKey:              "DuplicateKey",
-	InterruptedAtShutdown:     "InterruptedAtShutdown",
-	Interrupted:               "Interrupted",
-	InterruptedDueToReplState: "InterruptedDueToReplState",
-	NotWritablePrimary:        "NotWritablePrimary",
-	UnrecognizedPipelineStage: "Location40324",
-	Location40415:             "Location40415",
+	InternalError:                      "InternalError",
+	BadValue:                           "BadValue",
+	NoSuchKey:                          "NoSuchKey",
+	HostUnreachable:                    "HostUnreachable",
+	HostNotFound:                       "HostNotFound",
+	FailedToParse:                      "FailedToParse",
+	TypeMismatch:                       "TypeMismatch",
+	IllegalOperation:                   "IllegalOperation",
+	NamespaceNotFound:                  "NamespaceNotFound",
+	IndexNotFound:                      "IndexNotFound",
+	CursorNotFound:                     "CursorNotFound",
+	NamespaceExists:                    "NamespaceExists",
+	MaxTimeMSExpired:                   "MaxTimeMSExpired",
+	CommandNotFound:                    "CommandNotFound",
+	ShutdownInProgress:                 "ShutdownInProgress",
+	InvalidOptions:                     "InvalidOptions",
+	InvalidNamespace:                   "InvalidNamespace",
+	IndexOptionsConflict:               "IndexOptionsConflict",
+	IndexKeySpecsConflict:              "IndexKeySpecsConflict",
+	NetworkTimeout:                     "NetworkTimeout",
+	OperationFailed:                    "OperationFailed",
+	NotImplemented:                     "NotImplemented",
+	ChangeStreamFatalError:             "ChangeStreamFatalError",
+	ChangeStreamHistoryLost:            "ChangeStreamHistoryLost",
+	Location10334:                      "BSONObjectTooLarge",
+	DuplicateKey:                       "DuplicateKey",
+	InterruptedAtShutdown:              "InterruptedAtShutdown",
+	Interrupted:                        "Interrupted",
+	InterruptedDueToReplState:          "InterruptedDueToReplState",
+	NotWritablePrimary:                 "NotWritablePrimary",
+	UnrecognizedPipelineStage:          "Location40324",
+	Unauthorized:                       "Unauthorized",
+	InvalidResumeToken:                 "InvalidResumeToken",
+	NoMatchingDocument:                 "NoMatchingDocument",
+	CannotCreateIndex:                  "CannotCreateIndex",
+	DollarPrefixedFieldName:            "DollarPrefixedFieldName",
+	InvalidLength:                      "InvalidLength",
+	Overflow:                           "Overflow",
+	InvalidBSON:                        "InvalidBSON",
+	ImmutableField:                     "ImmutableField",
+	EmptyFieldName:                     "EmptyFieldName",
+	InvalidIdField:                     "InvalidIdField",
+	NoSuchTransaction:                  "NoSuchTransaction",
+	OperationNotSupportedInTransaction: "OperationNotSupportedInTransaction",
+	UnsupportedOpQueryCommand:          "UnsupportedOpQueryCommand",
+	InvalidPipelineOperator:            "InvalidPipelineOperator",
+	ConflictingUpdateOperators:         "ConflictingUpdateOperators",
+	PrimarySteppedDown:                 "PrimarySteppedDown",
+	ExceededTimeLimit:                  "ExceededTimeLimit",
+	SocketException:                    "SocketException",
+	Location40415:                      "Location40415",
 }
 
 // Error is a command failure as MongoDB reports it.

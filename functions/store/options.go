@@ -1,0 +1,7 @@
+package store
+
+import (
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+var bulkUnordered = options.BulkWrite().SetOrdered(false)
