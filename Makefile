@@ -32,8 +32,10 @@ test-deploy:
 
 # --- AWS SAM and LocalStack (README "Deploying" and localstack/README.md) ---
 COMPOSE := docker compose -f infra/docker-compose.yml
-# sam build runs `go build` with GOOS/GOARCH from the template; keep the binaries static.
-SAM_ENV := CGO_ENABLED=0 SAM_CLI_TELEMETRY=0
+# sam build runs `go build` in each CodeUri with GOOS/GOARCH from the template and no flags of its
+# own: pass static, stripped, RPC-free builds through the environment (keeping the user's GOFLAGS).
+SAM_ENV = CGO_ENABLED=0 SAM_CLI_TELEMETRY=0 \
+	GOFLAGS="$(strip $(shell $(GO) env GOFLAGS) -trimpath -ldflags=-s -tags=lambda.norpc)"
 SAM_DEPLOY_FLAGS ?=
 LOGICAL_ID_users := UsersFunction
 LOGICAL_ID_articles := ArticlesFunction
@@ -84,7 +86,7 @@ mongo:
 	$(GO) run ./infra/cmd/mongolocal --addr 127.0.0.1:27017 $(if $(DBPATH),--dbpath $(DBPATH))
 
 ## bench-mongolocal: mongolocal's benchmarks (figures in infra/mongolocal/README.md).
-## fuzz-mongolocal: fuzz the wire-message parser and the command dispatcher (FUZZTIME each).
+## fuzz-mongolocal: fuzz the wire-message parser, the dispatcher and the query paths (FUZZTIME each).
 FUZZTIME ?= 30s
 .PHONY: bench-mongolocal fuzz-mongolocal
 bench-mongolocal:
@@ -92,6 +94,7 @@ bench-mongolocal:
 fuzz-mongolocal:
 	cd infra && $(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime $(FUZZTIME) ./mongolocal/
 	cd infra && $(GO) test -run '^$$' -fuzz '^FuzzCommand$$' -fuzztime $(FUZZTIME) ./mongolocal/
+	cd infra && $(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./mongolocal/
 
 # --- Docker-free local stack (infra/lambdahost/README.md) ---
 .PHONY: devstack invoke-local lambdahost
@@ -101,21 +104,46 @@ fuzz-mongolocal:
 ## MONGODB_URI=, MONGODB_DATABASE= and LAMBDA_ENDPOINT= lines; export them and run `make relay`.
 ## More flags: make devstack DEVSTACK_FLAGS="--concurrency 4 --dbpath bin/local/db"
 devstack:
-	$(GO) build -o $(BIN)/devstack ./infra/cmd/devstack
-	$(BIN)/devstack $(DEVSTACK_FLAGS)
+	@$(GO) build -o $(BIN)/devstack ./infra/cmd/devstack
+	@exec $(BIN)/devstack $(DEVSTACK_FLAGS)
 
 ## invoke-local: send EVENT (a JSON file) to FUNCTION through the local Lambda host of
 ## `make devstack` (LAMBDA_ENDPOINT, default http://127.0.0.1:3002): `sam local invoke` without Docker.
 ##   make invoke-local FUNCTION=users EVENT=functions/events/users-update.json
 invoke-local:
 	@test -n "$(FUNCTION)" || { echo "FUNCTION must name a function, e.g. one of: $(FUNCTIONS)" >&2; exit 2; }
-	$(GO) run ./infra/cmd/invoke --function $(FUNCTION) $(if $(EVENT),--event $(EVENT))
+	@$(GO) run ./infra/cmd/invoke --function $(FUNCTION) $(if $(EVENT),--event $(EVENT))
 
 ## lambdahost: the local Lambda host alone, for bootstraps you built yourself:
 ##   make lambdahost LAMBDAHOST_FLAGS="--function users=bin/local/users/bootstrap --env MONGODB_URI=..."
 lambdahost:
-	$(GO) build -o $(BIN)/lambdahost ./infra/cmd/lambdahost
-	$(BIN)/lambdahost $(LAMBDAHOST_FLAGS)
+	@$(GO) build -o $(BIN)/lambdahost ./infra/cmd/lambdahost
+	@exec $(BIN)/lambdahost $(LAMBDAHOST_FLAGS)
+
+# --- The functions (functions/README.md) ---
+.PHONY: build-functions indexes repair
+
+## build: the five Lambda bootstraps (build-functions).
+build: build-functions
+
+## build-functions: bin/functions/<name>/bootstrap for linux/$(ARCH) (ARCH=arm64 default, or amd64),
+## static (CGO_ENABLED=0), stripped, without the RPC server (lambda.norpc): what provided.al2023 runs.
+build-functions:
+	@for fn in $(FUNCTIONS); do \
+	  echo "build bin/functions/$$fn/bootstrap (linux/$(ARCH))"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w" \
+	    -o $(BIN)/functions/$$fn/bootstrap ./functions/cmd/$$fn || exit 1; \
+	done
+
+## indexes: enable pre- and post-images on the source collections and create the handlers' indexes,
+## idempotently. Needs MONGODB_URI (or MONGODB_URI_SECRET_ARN); MONGODB_DATABASE (default conduit).
+indexes:
+	$(GO) run ./functions/cmd/indexes
+
+## repair: recompute every derived field from the sources and fix what differs, with progress on
+## stderr and a per-invariant report. DRY_RUN=1 only reports; REPAIR_FLAGS=--json, --page-size N.
+repair:
+	$(GO) run ./functions/cmd/repair $(if $(DRY_RUN),--dry-run) $(REPAIR_FLAGS)
 
 # --- The relay (relay/README.md) ---
 .PHONY: relay bench-relay
@@ -132,6 +160,17 @@ relay:
 bench-relay:
 	cd relay && $(GO) test -run '^$$' -bench . -benchtime 2x ./...
 	$(GO) run ./relay/cmd/relaybench $(RELAYBENCH_FLAGS)
+
+# --- The demo (e2e/README.md) ---
+.PHONY: demo
+
+## demo: the whole pipeline on the Docker-free stack in one command, with only Go: builds everything,
+## seeds a RealWorld data set, plays renames, retagging, favorite storms and deletes while the relay
+## runs, shows progress, lag and drift, reports convergence time, events and invocations, runs a
+## repair dry run (zero drift) and shuts down. DEMO_FLAGS: -users -articles -comments -favorites
+## -seed -scale -quick -keep (see e2e/cmd/demo).
+demo:
+	$(GO) run ./e2e/cmd/demo $(DEMO_FLAGS)
 
 vet:
 	$(GO) vet $(addsuffix /...,$(addprefix ./,$(MODULES)))

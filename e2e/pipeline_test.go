@@ -44,6 +44,10 @@ type pipeline struct {
 type pipelineOptions struct {
 	// Concurrency of each local function's pool (default 2).
 	Concurrency int
+	// Devstack runs the Docker-free stack through the devstack command
+	// (make devstack) rather than separate mongolocal and lambdahost
+	// processes.
+	Devstack bool
 }
 
 // newPipeline starts the target, prepares the database (indexes,
@@ -60,7 +64,14 @@ func newPipeline(t *testing.T, o pipelineOptions) *pipeline {
 		logDir = fmt.Sprintf("%s/%s-%d", keep, strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
 		require.NoError(t, os.MkdirAll(logDir, 0o755))
 	}
-	st, err := stack.Start(ctx, stack.Config{Bins: bins, LogDir: logDir, Concurrency: o.Concurrency})
+	start := stack.Start
+	if o.Devstack {
+		if stack.TargetFromEnv() != stack.TargetLocal {
+			t.Skip("the devstack command is the Docker-free stack")
+		}
+		start = stack.StartDevstack
+	}
+	st, err := start(ctx, stack.Config{Bins: bins, LogDir: logDir, Concurrency: o.Concurrency})
 	require.NoError(t, err)
 	p := &pipeline{t: t, ctx: ctx, stack: st}
 	t.Cleanup(p.close)

@@ -22,6 +22,8 @@ var packages = map[string]string{
 	"relay":      "./relay/cmd/relay",
 	"mongolocal": "./infra/cmd/mongolocal",
 	"lambdahost": "./infra/cmd/lambdahost",
+	"devstack":   "./infra/cmd/devstack",
+	"demo":       "./e2e/cmd/demo",
 	"indexes":    "./functions/cmd/indexes",
 	"users":      "./functions/cmd/users",
 	"articles":   "./functions/cmd/articles",
@@ -36,6 +38,8 @@ type Binaries struct {
 	Relay      string
 	Mongolocal string
 	LambdaHost string
+	Devstack   string
+	Demo       string
 	Indexes    string
 	RIE        string
 	// Functions maps a function name to its executable (its bootstrap).
@@ -72,11 +76,18 @@ func Build(ctx context.Context, root, dir string) (*Binaries, error) {
 	if err := harness.Build(ctx, root, dir, pkgs...); err != nil {
 		return nil, err
 	}
+	return Existing(dir), nil
+}
+
+// Existing describes binaries already built into dir by Build.
+func Existing(dir string) *Binaries {
 	b := &Binaries{
 		Dir:        dir,
 		Relay:      filepath.Join(dir, "relay"),
 		Mongolocal: filepath.Join(dir, "mongolocal"),
 		LambdaHost: filepath.Join(dir, "lambdahost"),
+		Devstack:   filepath.Join(dir, "devstack"),
+		Demo:       filepath.Join(dir, "demo"),
 		Indexes:    filepath.Join(dir, "indexes"),
 		RIE:        filepath.Join(dir, "aws-lambda-rie"),
 		Functions:  map[string]string{},
@@ -84,5 +95,5 @@ func Build(ctx context.Context, root, dir string) (*Binaries, error) {
 	for _, name := range FunctionNames {
 		b.Functions[name] = filepath.Join(dir, name)
 	}
-	return b, nil
+	return b
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/changerelay/changerelay/e2e/harness"
@@ -151,7 +152,13 @@ func runCommand(ctx context.Context, bin string, env []string, args ...string) (
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("stack: %s %v: %w\n%s", filepath.Base(bin), args, err, out.String())
+		return out.String(), fmt.Errorf("stack: %s %v: %w\n%s", filepath.Base(bin), args, err, tailLines(out.String(), 5))
 	}
 	return out.String(), nil
+}
+
+// tailLines returns the last n lines of s.
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -246,3 +246,13 @@ func (s *Stack) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+func startDevstackProcess(cfg Config, binDir string) (*harness.Process, error) {
+	return harness.Start(harness.Spec{
+		Name: "devstack", Path: cfg.Bins.Devstack,
+		Args: []string{"--mongo-addr", "127.0.0.1:0", "--lambda-addr", "127.0.0.1:0",
+			"--bin-dir", binDir, "--skip-build", "--quiet", "--log-dir", filepath.Join(cfg.LogDir, "functions")},
+		Env:     []string{"AWS_LAMBDA_RIE=" + cfg.Bins.RIE},
+		LogFile: filepath.Join(cfg.LogDir, "devstack.log"),
+	})
+}

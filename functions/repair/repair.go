@@ -26,7 +26,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return r.report, err
 	}
 	r.report.ClusterTime = t0
-	cfg.Logger.InfoContext(ctx, "repair started", "dryRun", cfg.DryRun, "clusterTime", t0, "pageSize", r.s.PageSize())
+	cfg.Logger.InfoContext(ctx, "repair started", "dryRun", cfg.DryRun,
+		"clusterTime", fmt.Sprintf("%d.%d", t0.T, t0.I), "pageSize", r.s.PageSize())
 	for _, phase := range []func(context.Context) error{r.articles, r.comments, r.tags} {
 		if err := phase(ctx); err != nil {
 			r.finish()
@@ -34,8 +35,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 	r.finish()
-	cfg.Logger.InfoContext(ctx, "repair finished", "dryRun", cfg.DryRun, "drift", r.report.Drift,
-		"fixed", r.report.Fixed, "durationMs", r.report.DurationMs, "invariants", r.report.Invariants)
+	attrs := []any{"dryRun", cfg.DryRun, "drift", r.report.Drift, "fixed", r.report.Fixed, "durationMs", r.report.DurationMs}
+	for _, inv := range r.report.Invariants {
+		attrs = append(attrs, inv.Name, inv.summary())
+	}
+	cfg.Logger.InfoContext(ctx, "repair finished", attrs...)
 	return r.report, nil
 }
 
@@ -56,7 +60,7 @@ func (r *run) progress(ctx context.Context, phase string, idx ...int) {
 	attrs := []any{"phase", phase, "elapsedMs", time.Since(r.start).Milliseconds()}
 	for _, i := range idx {
 		inv := r.report.Invariants[i]
-		attrs = append(attrs, inv.Name, fmt.Sprintf("checked=%d drifted=%d fixed=%d", inv.Checked, inv.Drifted, inv.Fixed))
+		attrs = append(attrs, inv.Name, inv.summary())
 	}
 	r.cfg.Logger.InfoContext(ctx, "repair progress", attrs...)
 }

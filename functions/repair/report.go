@@ -46,6 +46,10 @@ const (
 	i4
 )
 
+func (inv Invariant) summary() string {
+	return fmt.Sprintf("checked=%d drifted=%d fixed=%d conflicts=%d", inv.Checked, inv.Drifted, inv.Fixed, inv.Conflicts)
+}
+
 func (r *Report) total() {
 	r.Drift, r.Fixed = 0, 0
 	for _, inv := range r.Invariants {

@@ -203,7 +203,7 @@ func (a *articles) copies(ctx context.Context, order []*articleWork, current map
 // the write of version v, unless a count of a later version is stored.
 func favoritesCountWrite(id primitive.ObjectID, n int64, v primitive.Timestamp) mongo.WriteModel {
 	return mongo.NewUpdateOneModel().
-		SetFilter(bson.D{{Key: "_id", Value: id}}).
+		SetFilter(bson.D{{Key: "_id", Value: id}, {Key: model.FavVersion, Value: model.Older(v)}}).
 		SetUpdate(bson.D{{Key: "$set", Value: bson.D{
 			{Key: model.FieldFavoritesCount, Value: n},
 			{Key: model.FavVersion, Value: v},

@@ -130,6 +130,16 @@ func TestAPIErrors(t *testing.T) {
 		var ic *types.InvalidRequestContentException
 		require.ErrorAs(t, err, &ic)
 	})
+	t.Run("client context that is not base64 is InvalidParameterValueException", func(t *testing.T) {
+		_, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("api"), Payload: []byte(`{"op":"echo"}`),
+			ClientContext: aws.String("not base64!")})
+		var ip *types.InvalidParameterValueException
+		require.ErrorAs(t, err, &ip)
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("api"), Payload: []byte(`{"op":"echo"}`),
+			ClientContext: aws.String(base64.StdEncoding.EncodeToString([]byte(`{"custom":{"a":"b"}}`)))})
+		require.NoError(t, err)
+		assert.Nil(t, out.FunctionError)
+	})
 	t.Run("raw 404 has Lambda's header and body", func(t *testing.T) {
 		resp, err := http.Post(h.Endpoint()+"/2015-03-31/functions/nope/invocations", "application/json", strings.NewReader("{}"))
 		require.NoError(t, err)

@@ -64,6 +64,12 @@ func (h *Host) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		invalidContent("Could not parse request body into json: the payload is not valid JSON").write(w, requestID)
 		return
 	}
+	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
+		if _, err := base64.StdEncoding.DecodeString(cc); err != nil {
+			invalidParameter("Client context must be a valid Base64-encoded JSON object.").write(w, requestID)
+			return
+		}
+	}
 	inv := invocation{
 		requestID:     requestID,
 		payload:       payload,

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/changerelay/changerelay/infra/mongolocal"
 	"github.com/changerelay/changerelay/infra/mongotest"
@@ -91,6 +92,34 @@ func BenchmarkUpdateMany10k(b *testing.B) {
 		}
 		if res.ModifiedCount != 10_000 {
 			b.Fatalf("modified %d", res.ModifiedCount)
+		}
+	}
+}
+
+// BenchmarkBulkUpdateByID measures an unordered bulkWrite of 1,000
+// updateOne statements, each pinned by _id with a compare-and-set
+// condition, on a 10,000-document collection.
+func BenchmarkBulkUpdateByID(b *testing.B) {
+	ctx := context.Background()
+	coll := benchCollection(b)
+	docs := make([]any, 10_000)
+	for i := range docs {
+		docs[i] = bson.D{{Key: "_id", Value: i}, {Key: "version", Value: 0}}
+	}
+	if _, err := coll.InsertMany(ctx, docs); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		models := make([]mongo.WriteModel, 1000)
+		for j := range models {
+			id := (i*1000 + j) % 10_000
+			models[j] = mongo.NewUpdateOneModel().
+				SetFilter(bson.D{{Key: "_id", Value: id}, {Key: "version", Value: bson.D{{Key: "$lt", Value: i + 1}}}}).
+				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "version", Value: i + 1}}}})
+		}
+		if _, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

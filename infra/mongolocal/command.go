@@ -77,8 +77,8 @@ func init() {
 	}
 }
 
-// caseInsensitive lists commands whose name MongoDB matches regardless of
-// case; everything else must be spelled as MongoDB spells it.
+// canonicalNames spells each command as MongoDB does; a command must be
+// sent with that spelling (isMaster and findAndModify are accepted in any case).
 var canonicalNames = map[string]string{
 	"hello": "hello", "ismaster": "isMaster", "ping": "ping", "buildinfo": "buildInfo",
 	"endsessions": "endSessions", "killallsessions": "killAllSessions", "refreshsessions": "refreshSessions",

@@ -428,3 +428,67 @@ func TestInvalidInputFailsWithoutMatches(t *testing.T) {
 	require.True(t, errors.As(err, &ce), "got %v", err)
 	assert.EqualValues(t, 2, ce.Code) // BadValue: unknown operator
 }
+
+func TestQueriesByID(t *testing.T) {
+	ctx := ctxT(t)
+	coll := mongotest.Database(t).Collection("byid")
+	docs := []any{
+		bson.D{{Key: "_id", Value: int64(5)}, {Key: "v", Value: 1}},
+		bson.D{{Key: "_id", Value: "five"}, {Key: "v", Value: 2}},
+		bson.D{{Key: "_id", Value: 7.0}, {Key: "v", Value: 3}},
+	}
+	for i := 0; i < 100; i++ {
+		docs = append(docs, bson.D{{Key: "_id", Value: primitive.NewObjectID()}, {Key: "v", Value: 100 + i}})
+	}
+	_, err := coll.InsertMany(ctx, docs)
+	require.NoError(t, err)
+
+	cases := []struct {
+		name   string
+		filter bson.D
+		want   []int32
+	}{
+		{"int matches long", bson.D{{Key: "_id", Value: int32(5)}}, []int32{1}},
+		{"double matches long", bson.D{{Key: "_id", Value: 5.0}}, []int32{1}},
+		{"int matches double", bson.D{{Key: "_id", Value: int32(7)}}, []int32{3}},
+		{"string", bson.D{{Key: "_id", Value: "five"}}, []int32{2}},
+		{"$eq", bson.D{{Key: "_id", Value: bson.D{{Key: "$eq", Value: "five"}}}}, []int32{2}},
+		{"$in", bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{7, "five", 5, "nope"}}}}}, []int32{1, 2, 3}},
+		{"with more conditions", bson.D{{Key: "_id", Value: 5}, {Key: "v", Value: bson.D{{Key: "$lt", Value: 1}}}}, []int32{}},
+		{"missing", bson.D{{Key: "_id", Value: 6}}, []int32{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cur, err := coll.Find(ctx, tc.filter)
+			require.NoError(t, err)
+			got := []int32{}
+			for cur.Next(ctx) {
+				got = append(got, cur.Current.Lookup("v").Int32())
+			}
+			require.NoError(t, cur.Err())
+			assert.ElementsMatch(t, tc.want, got) // mongod returns $in in index order
+		})
+	}
+
+	// an ordered bulk of compare-and-set updates by _id, deletes and inserts
+	var models []mongo.WriteModel
+	for i := 0; i < 3; i++ {
+		models = append(models,
+			mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: 5}, {Key: "v", Value: bson.D{{Key: "$lt", Value: 10 + i}}}}).
+				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: 10 + i}}}}))
+	}
+	models = append(models, mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: "five"}}),
+		mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: "five"}}).SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: 0}}}}),
+		mongo.NewInsertOneModel().SetDocument(bson.D{{Key: "_id", Value: "six"}}),
+		mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: "six"}}).SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: 6}}}}))
+	res, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	require.NoError(t, err)
+	assert.EqualValues(t, 4, res.MatchedCount)
+	assert.EqualValues(t, 1, res.DeletedCount)
+	var five, six bson.M
+	require.NoError(t, coll.FindOne(ctx, bson.D{{Key: "_id", Value: 5}}).Decode(&five))
+	assert.EqualValues(t, 12, five["v"])
+	require.NoError(t, coll.FindOne(ctx, bson.D{{Key: "_id", Value: "six"}}).Decode(&six))
+	assert.EqualValues(t, 6, six["v"])
+	assert.ErrorIs(t, coll.FindOne(ctx, bson.D{{Key: "_id", Value: "five"}}).Err(), mongo.ErrNoDocuments)
+}

@@ -110,12 +110,10 @@ func cmdFind(_ context.Context, s *Server, cmd *command) (bson.D, error) {
 		batchSize = limit
 	}
 
-	txn := s.store.snapshot()
-	res, err := txn.Find(h, filter, sort, int(skip), int(limit))
+	list, err := s.query(h, filter, sort, int(skip), int(limit))
 	if err != nil {
-		return nil, engineError(err, inQuery, h, nil, nil)
+		return nil, err
 	}
-	list := res.Matched
 	if projection != nil && len(*projection) > 0 {
 		list, err = mongokit.ProjectList(list, projection)
 		if err != nil {
@@ -297,11 +295,11 @@ func cmdCount(_ context.Context, s *Server, cmd *command) (bson.D, error) {
 		}
 		return bson.D{{Key: "n", Value: int32(n)}}, nil
 	}
-	res, err := txn.Find(h, query, nil, int(skip), int(limit))
+	list, err := s.query(h, query, nil, int(skip), int(limit))
 	if err != nil {
-		return nil, engineError(err, inQuery, h, nil, nil)
+		return nil, err
 	}
-	return bson.D{{Key: "n", Value: int32(len(res.Matched))}}, nil
+	return bson.D{{Key: "n", Value: int32(len(list))}}, nil
 }
 
 func cmdDistinct(_ context.Context, s *Server, cmd *command) (bson.D, error) {
@@ -321,13 +319,43 @@ func cmdDistinct(_ context.Context, s *Server, cmd *command) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.store.snapshot().Find(h, query, nil, 0, 0)
+	list, err := s.query(h, query, nil, 0, 0)
 	if err != nil {
-		return nil, engineError(err, inQuery, h, nil, nil)
+		return nil, err
 	}
-	values := mongokit.Distinct(res.Matched, key)
+	values := mongokit.Distinct(list, key)
 	if values == nil {
 		values = bson.A{}
 	}
 	return bson.D{{Key: "values", Value: values}}, nil
+}
+
+// query reads the documents a filter selects from the current snapshot,
+// through the _id hash when the filter pins _id.
+func (s *Server) query(h lungo.Handle, filter, sort bsonkit.Doc, skip, limit int) (bsonkit.List, error) {
+	c := s.store.snapshot().Catalog().Namespaces[h]
+	if c == nil {
+		return nil, nil
+	}
+	if _, pinned := idKeys(filter); pinned {
+		lim := limit
+		if lim > 0 {
+			lim += skip
+		}
+		list, ok, err := findByID(s.idHashes.get(c), c.Documents.List, filter, sort, lim)
+		if err != nil {
+			return nil, engineError(err, inQuery, h, nil, nil)
+		}
+		if ok {
+			if skip >= len(list) {
+				return nil, nil
+			}
+			return list[skip:], nil
+		}
+	}
+	res, err := c.Find(filter, sort, skip, limit)
+	if err != nil {
+		return nil, engineError(err, inQuery, h, nil, nil)
+	}
+	return res.Matched, nil
 }

@@ -88,6 +88,13 @@ func (w *writeTxn) appendDoc(h lungo.Handle, c *mongokit.Collection, doc bsonkit
 	if p := w.pos[h]; p != nil {
 		p[doc] = len(c.Documents.List) - 1
 	}
+	if hash := w.ids[h]; hash != nil && hash.complete {
+		if k, ok := idKeyOf(bsonkit.Get(doc, "_id")); ok {
+			hash.pos[k] = len(c.Documents.List) - 1
+		} else {
+			w.ids[h] = &idHash{}
+		}
+	}
 }
 
 // emit records one change entry.
@@ -269,6 +276,7 @@ func (w *writeTxn) deleteDocs(h lungo.Handle, c *mongokit.Collection, docs bsonk
 	clear(c.Documents.List[len(keep):])
 	c.Documents.List = keep
 	delete(w.pos, h)
+	delete(w.ids, h)
 	for _, d := range docs {
 		w.emit(h, "delete", d, nil, d, nil)
 	}
@@ -285,6 +293,23 @@ func (w *writeTxn) find(h lungo.Handle, query, sort bsonkit.Doc, limit int) (bso
 	c := w.ns(h)
 	if c == nil {
 		return nil, nil
+	}
+	if _, pinned := idKeys(query); pinned {
+		hash := w.ids[h]
+		if hash == nil {
+			hash = buildIDHash(c.Documents.List)
+			if w.ids == nil {
+				w.ids = map[lungo.Handle]*idHash{}
+			}
+			w.ids[h] = hash
+		}
+		list, ok, err := findByID(hash, c.Documents.List, query, sort, limit)
+		if err != nil {
+			return nil, engineError(err, inQuery, h, nil, nil)
+		}
+		if ok {
+			return list, nil
+		}
 	}
 	res, err := c.Find(query, sort, 0, limit)
 	if err != nil {
@@ -444,6 +469,8 @@ func (w *writeTxn) drop(h lungo.Handle) bool {
 	}
 	delete(w.cat.Namespaces, h)
 	delete(w.owned, h)
+	delete(w.pos, h)
+	delete(w.ids, h)
 	w.emit(h, "drop", nil, nil, nil, nil)
 	if w.opts[h] != nil {
 		w.setOptions(h, nil)
@@ -472,6 +499,10 @@ func (w *writeTxn) dropDatabase(db string) {
 func (w *writeTxn) rename(from, to lungo.Handle) {
 	c := w.cat.Namespaces[from]
 	delete(w.cat.Namespaces, from)
+	delete(w.pos, from)
+	delete(w.ids, from)
+	delete(w.pos, to)
+	delete(w.ids, to)
 	w.cat.Namespaces[to] = c
 	w.owned[to] = w.owned[from]
 	delete(w.owned, from)

@@ -27,6 +27,7 @@ type Server struct {
 	cursors    *cursors
 	retries    *retryCache
 	failpoints *failpoints
+	idHashes   idHashes
 	electionID primitive.ObjectID
 	started    time.Time
 

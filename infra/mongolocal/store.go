@@ -91,6 +91,7 @@ type writeTxn struct {
 	cat         *lungo.Catalog
 	owned       map[lungo.Handle]bool
 	pos         map[lungo.Handle]map[bsonkit.Doc]int
+	ids         map[lungo.Handle]*idHash
 	dirty       bool
 	opts        map[lungo.Handle]bson.D
 	optsChanged bool
@@ -204,12 +205,12 @@ func idKey(v any) string {
 
 // lookupDocument serves fullDocument: updateLookup for the change log.
 func (s *Server) lookupDocument(_ context.Context, db, coll string, id any) (bsonkit.Doc, error) {
-	res, err := s.store.snapshot().Find(lungo.Handle{db, coll}, bsonkit.MustConvert(bson.D{{Key: "_id", Value: id}}), nil, 0, 1)
+	list, err := s.query(lungo.Handle{db, coll}, &bson.D{{Key: "_id", Value: id}}, nil, 0, 1)
 	if err != nil {
 		return nil, err
 	}
-	if len(res.Matched) == 0 {
+	if len(list) == 0 {
 		return nil, nil
 	}
-	return res.Matched[0], nil
+	return list[0], nil
 }

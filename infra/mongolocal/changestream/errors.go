@@ -7,8 +7,6 @@ import (
 // Codes mongod uses for change-stream errors that mongoerr has no constant
 // for (numbers from src/mongo/base/error_codes.yml and the uassert sites).
 const (
-	codeNoMatchingDocument      = 47
-	codeInvalidResumeToken      = 260
 	codeTokenMissingData        = 40647
 	codeResumeOptionsExclusive  = 40674
 	codeResumeAndStartAfter     = 50865
@@ -21,22 +19,7 @@ const (
 	codeStageSpecSingleField    = 40323
 	codeReplaceRootMissingField = 40231
 	codeReplaceRootNotObject    = 40228
-	codeInvalidPipelineOperator = 168
 )
-
-func init() {
-	// Names mongod reports for the codes above; mongoerr falls back to
-	// "Location<code>", which is what mongod itself says for most of them.
-	for code, name := range map[int]string{
-		codeNoMatchingDocument:      "NoMatchingDocument",
-		codeInvalidResumeToken:      "InvalidResumeToken",
-		codeInvalidPipelineOperator: "InvalidPipelineOperator",
-	} {
-		if _, ok := mongoerr.Names[code]; !ok {
-			mongoerr.Names[code] = name
-		}
-	}
-}
 
 // errHistoryLost is mongod's ChangeStreamHistoryLost reply.
 func errHistoryLost() error {

@@ -86,7 +86,7 @@ func (c *Cursor) buildEvent(ctx context.Context, r *record) (bson.Raw, error) {
 		case r.pre != nil:
 			b = bsoncore.AppendDocumentElement(b, "fullDocumentBeforeChange", r.pre)
 		case s.beforeChange == modeRequired:
-			return nil, mongoerr.New(codeNoMatchingDocument,
+			return nil, mongoerr.New(mongoerr.NoMatchingDocument,
 				"Change stream was configured to require a pre-image for all update, delete and replace "+
 					"events, but the pre-image was not found for event: %s", eventSummary(r))
 		default:
@@ -129,14 +129,14 @@ func (c *Cursor) postImage(ctx context.Context, r *record) (bson.Raw, error) {
 		if doc == nil {
 			return nil, nil
 		}
-		raw, err := bson.Marshal(*doc)
+		raw, err := encodeDoc(*doc)
 		if err != nil {
 			return nil, mongoerr.New(mongoerr.InternalError, "updateLookup: %v", err)
 		}
 		return raw, nil
 	case modeRequired:
 		if r.post == nil {
-			return nil, mongoerr.New(codeNoMatchingDocument,
+			return nil, mongoerr.New(mongoerr.NoMatchingDocument,
 				"Change stream was configured to require a post-image for all update events, but the "+
 					"post-image was not found for event: %s", eventSummary(r))
 		}

@@ -56,67 +56,92 @@ func knownOp(op string) bool {
 	return documentOp(op) || op == opDrop || op == opRename || op == opDropDatabase
 }
 
-// newRecord converts an Entry; seq is assigned by the log.
+// newRecord converts an Entry; seq is assigned by the log. The oplog
+// document is encoded once and its parts are sliced out of the encoding.
 func newRecord(e Entry, now time.Time) (*record, error) {
 	if e.Oplog == nil {
 		return nil, errors.New("changestream: entry without an oplog document")
 	}
-	r := &record{}
-	var ok bool
-	if r.op, ok = bsonkit.Get(e.Oplog, "operationType").(string); !ok || r.op == "" {
-		return nil, errors.New("changestream: oplog entry without operationType")
+	raw, err := encodeDoc(*e.Oplog)
+	if err != nil {
+		return nil, fmt.Errorf("changestream: encode oplog entry: %w", err)
 	}
-	switch ts := bsonkit.Get(e.Oplog, "clusterTime").(type) {
-	case primitive.Timestamp:
-		r.ts = ts
-	default:
-		if ts, ok := bsonkit.Get(e.Oplog, "_id.ts").(primitive.Timestamp); ok {
-			r.ts = ts
-		} else {
-			return nil, fmt.Errorf("changestream: %s entry without clusterTime", r.op)
+	r := &record{}
+	var id, ns, to bson.Raw
+	var hasTS bool
+	rem := raw[4 : len(raw)-1]
+	for len(rem) > 0 {
+		elem, rest, ok := bsoncore.ReadElement(rem)
+		if !ok {
+			return nil, errors.New("changestream: malformed oplog entry")
+		}
+		rem = rest
+		v := bson.RawElement(elem).Value()
+		switch elem.Key() {
+		case "operationType":
+			r.op, _ = v.StringValueOK()
+		case "clusterTime":
+			r.ts.T, r.ts.I, hasTS = v.TimestampOK()
+		case "_id":
+			id, _ = v.DocumentOK()
+		case "ns":
+			ns, _ = v.DocumentOK()
+		case "to":
+			to, _ = v.DocumentOK()
+		case "documentKey":
+			r.key, _ = v.DocumentOK()
+		case "fullDocument":
+			r.full, _ = v.DocumentOK()
+		case "updateDescription":
+			r.upd, _ = v.DocumentOK()
 		}
 	}
-	if r.db, ok = bsonkit.Get(e.Oplog, "ns.db").(string); !ok || r.db == "" {
+	if r.op == "" {
+		return nil, errors.New("changestream: oplog entry without operationType")
+	}
+	if !hasTS && id != nil {
+		r.ts.T, r.ts.I, hasTS = id.Lookup("ts").TimestampOK()
+	}
+	if !hasTS {
+		return nil, fmt.Errorf("changestream: %s entry without clusterTime", r.op)
+	}
+	if r.db, _ = bson.Raw(ns).Lookup("db").StringValueOK(); r.db == "" {
 		return nil, fmt.Errorf("changestream: %s entry without ns.db", r.op)
 	}
-	r.coll, _ = bsonkit.Get(e.Oplog, "ns.coll").(string)
+	r.coll, _ = bson.Raw(ns).Lookup("coll").StringValueOK()
 	if r.op == opRename {
-		r.toDB, _ = bsonkit.Get(e.Oplog, "to.db").(string)
-		r.toColl, _ = bsonkit.Get(e.Oplog, "to.coll").(string)
+		r.toDB, _ = bson.Raw(to).Lookup("db").StringValueOK()
+		r.toColl, _ = bson.Raw(to).Lookup("coll").StringValueOK()
 		if r.toDB == "" || r.toColl == "" {
 			return nil, errors.New("changestream: rename entry without to: {db, coll}")
 		}
 	}
+	if documentOp(r.op) && r.key == nil {
+		return nil, fmt.Errorf("changestream: %s entry without documentKey", r.op)
+	}
+	switch r.op {
+	case opInsert, opReplace:
+		r.upd = nil
+	case opUpdate:
+		// lungo also records the post-write document of an update; events
+		// show it only as a post-image, which PostImage carries when
+		// enabled. Copy the small parts so the encoding can go.
+		r.full = nil
+		r.key = append(bson.Raw(nil), r.key...)
+		if r.upd == nil {
+			r.upd = emptyUpdateDescription()
+		} else {
+			r.upd = append(bson.Raw(nil), r.upd...)
+		}
+	default:
+		r.key, r.full, r.upd = copyRaw(r.key), nil, nil
+	}
+
 	wall := e.WallTime
 	if wall.IsZero() {
 		wall = now
 	}
 	r.wall = wall.UnixMilli()
-
-	var err error
-	if documentOp(r.op) {
-		if r.key, err = marshalValue(bsonkit.Get(e.Oplog, "documentKey")); err != nil {
-			return nil, fmt.Errorf("changestream: documentKey: %w", err)
-		}
-		if r.key == nil {
-			return nil, fmt.Errorf("changestream: %s entry without documentKey", r.op)
-		}
-	}
-	// lungo also records the post-write document of an update; events show
-	// it only as a post-image, which PostImage carries when enabled.
-	if r.op == opInsert || r.op == opReplace {
-		if r.full, err = marshalValue(bsonkit.Get(e.Oplog, "fullDocument")); err != nil {
-			return nil, fmt.Errorf("changestream: fullDocument: %w", err)
-		}
-	}
-	if r.op == opUpdate {
-		if r.upd, err = marshalValue(bsonkit.Get(e.Oplog, "updateDescription")); err != nil {
-			return nil, fmt.Errorf("changestream: updateDescription: %w", err)
-		}
-		if r.upd == nil {
-			r.upd = emptyUpdateDescription()
-		}
-	}
 	if r.pre, err = marshalDoc(e.PreImage); err != nil {
 		return nil, fmt.Errorf("changestream: pre-image: %w", err)
 	}
@@ -130,6 +155,13 @@ func newRecord(e Entry, now time.Time) (*record, error) {
 		r.txn, r.hasTxn = *e.TxnNumber, true
 	}
 	return r, nil
+}
+
+func copyRaw(b bson.Raw) bson.Raw {
+	if b == nil {
+		return nil
+	}
+	return append(bson.Raw(nil), b...)
 }
 
 // emptyUpdateDescription is {updatedFields: {}, removedFields: [], truncatedArrays: []}.
@@ -147,23 +179,7 @@ func marshalDoc(d bsonkit.Doc) (bson.Raw, error) {
 	if d == nil {
 		return nil, nil
 	}
-	return bson.Marshal(*d)
-}
-
-// marshalValue encodes a document-valued field; missing or null gives nil.
-func marshalValue(v any) (bson.Raw, error) {
-	switch d := v.(type) {
-	case bson.D:
-		return bson.Marshal(d)
-	case bsonkit.Doc:
-		return marshalDoc(d)
-	case nil:
-		return nil, nil
-	}
-	if v == bsonkit.Missing {
-		return nil, nil
-	}
-	return nil, fmt.Errorf("expected a document, got %T", v)
+	return encodeDoc(*d)
 }
 
 // size estimates the record's memory footprint in bytes.

@@ -27,6 +27,7 @@ type spec struct {
 	startAt      *primitive.Timestamp
 	stages       []stage
 	split        bool // $changeStreamSplitLargeEvent is the last stage
+	filterOnly   bool // every stage is a $match
 }
 
 // internalDBs are the databases change streams may not watch directly.
@@ -113,7 +114,7 @@ func parseRequest(req Request) (*spec, error) {
 			"Only one type of resume option is allowed, but multiple were found")
 	}
 	if resumeAfter != nil && resumeAfter.kind == kindInvalidate {
-		return nil, mongoerr.New(codeInvalidResumeToken,
+		return nil, mongoerr.New(mongoerr.InvalidResumeToken,
 			"Attempting to resume a change stream using 'resumeAfter' is not allowed from an invalidate notification")
 	}
 
@@ -122,6 +123,12 @@ func parseRequest(req Request) (*spec, error) {
 	}
 	if s.stages, s.split, err = parseStages(req.Pipeline[1:]); err != nil {
 		return nil, err
+	}
+	s.filterOnly = true
+	for _, st := range s.stages {
+		if _, ok := st.(matchStage); !ok {
+			s.filterOnly = false
+		}
 	}
 	if s.resume != nil && s.resume.fragment > 0 && !s.split {
 		return nil, mongoerr.New(mongoerr.ChangeStreamFatalError,

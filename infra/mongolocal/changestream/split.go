@@ -29,12 +29,15 @@ func (c *Cursor) transform(ev bson.Raw, tok token) (bson.Raw, error) {
 		return nil, mongoerr.New(mongoerr.InternalError, "decode change event: %v", err)
 	}
 	for _, st := range c.spec.stages {
-		if doc, err = st.apply(doc); err != nil {
+		if doc, err = applyStage(st, doc); err != nil {
 			return nil, err
 		}
 		if doc == nil {
 			return nil, nil
 		}
+	}
+	if c.spec.filterOnly {
+		return ev, nil // only $match stages: the event passes unchanged
 	}
 	out, err := bson.Marshal(*doc)
 	if err != nil {

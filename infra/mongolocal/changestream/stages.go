@@ -1,6 +1,7 @@
 package changestream
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -84,10 +85,40 @@ func parseStages(raws []bson.Raw) (stages []stage, split bool, err error) {
 	return stages, split, nil
 }
 
+// guard runs fn, turning a panic inside lungo (which panics on some BSON
+// types, MaxKey for one) into an error.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unsupported value: %v", r)
+		}
+	}()
+	return fn()
+}
+
+// applyStage runs one stage, guarded.
+func applyStage(st stage, doc bsonkit.Doc) (out bsonkit.Doc, err error) {
+	err = guard(func() error {
+		var err error
+		out, err = st.apply(doc)
+		return err
+	})
+	var me *mongoerr.Error
+	if err != nil && !errors.As(err, &me) {
+		err = mongoerr.New(mongoerr.BadValue, "%v", err)
+	}
+	return out, err
+}
+
 // toDoc decodes a raw document into lungo's representation.
 func toDoc(raw bson.Raw) (bsonkit.Doc, error) {
 	var d bson.D
-	if err := bson.Unmarshal(raw, &d); err != nil {
+	err := guard(func() error {
+		var err error
+		d, err = decodeDoc(raw)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -107,7 +138,7 @@ func parseMatch(arg bson.RawValue) (stage, error) {
 	}
 	// Run once on an empty document so unknown operators fail the
 	// aggregate, as mongod's parser does, instead of the first getMore.
-	if _, err := mongokit.Match(&bson.D{}, q); err != nil {
+	if err := guard(func() error { _, err := mongokit.Match(&bson.D{}, q); return err }); err != nil {
 		return nil, mongoerr.New(mongoerr.BadValue, "$match: %v", err)
 	}
 	return matchStage{q}, nil
@@ -139,7 +170,7 @@ func parseProject(arg bson.RawValue) (stage, error) {
 	if err != nil {
 		return nil, mongoerr.New(mongoerr.FailedToParse, "$project: %v", err)
 	}
-	if _, err := mongokit.Project(&bson.D{{Key: "_id", Value: nil}}, p); err != nil {
+	if err := guard(func() error { _, err := mongokit.Project(&bson.D{{Key: "_id", Value: nil}}, p); return err }); err != nil {
 		return nil, mongoerr.New(mongoerr.BadValue, "$project: %v", err)
 	}
 	return projectStage{p}, nil
@@ -296,7 +327,7 @@ func checkExpr(v any) error {
 			if len(t) == 1 && t[0].Key == "$literal" {
 				return nil
 			}
-			return mongoerr.New(codeInvalidPipelineOperator,
+			return mongoerr.New(mongoerr.InvalidPipelineOperator,
 				"Unrecognized expression '%s' (mongolocal supports literals, field paths and $literal in "+
 					"change stream stages)", t[0].Key)
 		}

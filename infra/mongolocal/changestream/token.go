@@ -61,15 +61,6 @@ func (t token) raw() bson.Raw {
 	return bsoncore.BuildDocument(nil, bsoncore.AppendStringElement(nil, "_data", t.data()))
 }
 
-// resumeAt is the position of the first record a stream resumed from t
-// reads, and whether that record's event itself was already seen.
-func (t token) resumeAt() (seq uint64, eventSeen bool) {
-	if t.kind == kindHighWater {
-		return t.seq, false
-	}
-	return t.seq, true
-}
-
 // less orders tokens.
 func (t token) less(o token) bool {
 	return t.data() < o.data()
@@ -102,7 +93,7 @@ func decodeTokenData(s string) (token, error) {
 		return token{}, mongoerr.New(mongoerr.FailedToParse, "resume token string was not a valid hex string")
 	}
 	if len(b) != tokenLen || b[0] != tokenVersion || b[17] > byte(kindInvalidate) {
-		return token{}, mongoerr.New(codeInvalidResumeToken,
+		return token{}, mongoerr.New(mongoerr.InvalidResumeToken,
 			"resume token %q was not issued by this server", s)
 	}
 	return token{

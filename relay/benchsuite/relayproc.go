@@ -1,0 +1,240 @@
+package benchsuite
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson/primitive"
+)
+
+// RouteSettings override the relay's defaults on every route; zero values
+// keep the defaults.
+type RouteSettings struct {
+	BatchSize   int
+	BatchWindow time.Duration
+	Concurrency int
+}
+
+// String renders the settings for the report.
+func (s RouteSettings) String() string {
+	if s == (RouteSettings{}) {
+		return "defaults (batchSize 100, batchWindow 0, concurrency 4)"
+	}
+	var parts []string
+	if s.BatchSize > 0 {
+		parts = append(parts, fmt.Sprintf("batchSize %d", s.BatchSize))
+	}
+	if s.BatchWindow > 0 {
+		parts = append(parts, fmt.Sprintf("batchWindow %s", s.BatchWindow))
+	}
+	if s.Concurrency > 0 {
+		parts = append(parts, fmt.Sprintf("concurrency %d", s.Concurrency))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RelayProc runs the relay binary (`relay run`) as a child process with a
+// generated configuration, and watches it through /proc.
+type RelayProc struct {
+	Label          string
+	Bin            string
+	Dir            string // configuration and log files
+	MongoURI       string // through the counting proxy
+	Database       string
+	LambdaEndpoint string
+	Routes         RouteSettings
+
+	cmd     *exec.Cmd
+	log     *os.File
+	started time.Time
+	mu      sync.Mutex
+	samples []MemSample
+	idle    int64
+	stopS   chan struct{}
+	doneS   chan struct{}
+	exited  chan error
+}
+
+// Name implements SUT.
+func (r *RelayProc) Name() string { return r.Label }
+
+func (r *RelayProc) config(httpAddr string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mongodb:\n  uri: %q\n  database: %s\n", r.MongoURI, r.Database)
+	fmt.Fprintf(&b, "lambda:\n  endpoint: %q\n", r.LambdaEndpoint)
+	fmt.Fprintf(&b, "http:\n  addr: %s\n", httpAddr)
+	b.WriteString("initialSync: now\nlogLevel: warn\n")
+	if r.Routes != (RouteSettings{}) {
+		b.WriteString("routes:\n")
+		for _, c := range []string{"users", "articles", "comments", "favorites"} {
+			fmt.Fprintf(&b, "  - collection: %s\n", c)
+			if r.Routes.BatchSize > 0 {
+				fmt.Fprintf(&b, "    batchSize: %d\n", r.Routes.BatchSize)
+			}
+			if r.Routes.BatchWindow > 0 {
+				fmt.Fprintf(&b, "    batchWindow: %s\n", r.Routes.BatchWindow)
+			}
+			if r.Routes.Concurrency > 0 {
+				fmt.Fprintf(&b, "    concurrency: %d\n", r.Routes.Concurrency)
+			}
+		}
+	}
+	return b.String()
+}
+
+// Prime implements SUT: start the relay (it stores its first checkpoint at
+// the current cluster time), measure its idle memory, and stop it.
+func (r *RelayProc) Prime(ctx context.Context, _ primitive.Timestamp) (int64, error) {
+	if err := r.start(ctx); err != nil {
+		return 0, err
+	}
+	idle := r.idle
+	if _, err := r.Stop(ctx); err != nil {
+		return 0, err
+	}
+	return idle, nil
+}
+
+// Start implements SUT. Without a checkpoint the relay streams from its
+// start (initialSync: now), so the run writes only after Start returns.
+func (r *RelayProc) Start(ctx context.Context, _ primitive.Timestamp) error {
+	return r.start(ctx)
+}
+
+func (r *RelayProc) start(ctx context.Context) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(r.Dir, r.Label+".yaml")
+	if err := os.WriteFile(cfgPath, []byte(r.config(addr)), 0o644); err != nil {
+		return fmt.Errorf("relay config: %w", err)
+	}
+	logf, err := os.OpenFile(filepath.Join(r.Dir, r.Label+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("relay log: %w", err)
+	}
+	cmd := exec.Command(r.Bin, "run", "-config", cfgPath)
+	cmd.Env = append(os.Environ(), "RELAY_CONFIG=", "MONGODB_URI=", "MONGODB_DATABASE=", "LAMBDA_ENDPOINT=",
+		"RELAY_HTTP_ADDR=", "LOG_LEVEL=", "RELAY_INITIAL_SYNC=", "FUNCTION_PREFIX=", "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		return fmt.Errorf("start relay: %w", err)
+	}
+	r.cmd, r.log, r.started = cmd, logf, time.Now()
+	r.samples, r.idle = nil, 0
+	r.stopS, r.doneS, r.exited = make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() { r.exited <- cmd.Wait() }()
+	go r.sample()
+	if err := r.waitReady(ctx, "http://"+addr+"/readyz"); err != nil {
+		_, _ = r.Stop(ctx)
+		return fmt.Errorf("relay %s: %w (log: %s)", r.Label, err, logf.Name())
+	}
+	// Idle size: ready, streams open, nothing to do yet.
+	if s, ok := readProc(cmd.Process.Pid); ok {
+		r.idle = s.RSS
+	}
+	return nil
+}
+
+func (r *RelayProc) waitReady(ctx context.Context, url string) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-r.exited:
+			r.exited <- err
+			return fmt.Errorf("exited before ready: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after 60s")
+		}
+	}
+}
+
+// sample records the resident memory every 100 ms until stopped.
+func (r *RelayProc) sample() {
+	defer close(r.doneS)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if s, ok := readProc(r.cmd.Process.Pid); ok {
+			r.mu.Lock()
+			r.samples = append(r.samples, MemSample{At: time.Since(r.started).Seconds(), RSS: s.RSS})
+			r.mu.Unlock()
+		}
+		select {
+		case <-r.stopS:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop implements SUT: CPU and peak memory are read just before SIGTERM;
+// the relay then shuts down gracefully (its checkpoint is stored).
+func (r *RelayProc) Stop(ctx context.Context) (SUTStats, error) {
+	if r.cmd == nil {
+		return SUTStats{}, nil
+	}
+	st := SUTStats{Process: true, IdleRSS: r.idle}
+	if s, ok := readProc(r.cmd.Process.Pid); ok {
+		st.CPUSeconds, st.PeakRSS = s.CPUSeconds, s.HWM
+	}
+	close(r.stopS)
+	<-r.doneS
+	r.mu.Lock()
+	st.Memory = r.samples
+	r.mu.Unlock()
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	var err error
+	select {
+	case err = <-r.exited:
+	case <-time.After(40 * time.Second):
+		_ = r.cmd.Process.Kill()
+		err = fmt.Errorf("relay %s did not stop within 40s after SIGTERM", r.Label)
+		<-r.exited
+	case <-ctx.Done():
+		_ = r.cmd.Process.Kill()
+		<-r.exited
+		err = ctx.Err()
+	}
+	_ = r.log.Close()
+	r.cmd = nil
+	if ee, ok := err.(*exec.ExitError); ok {
+		err = fmt.Errorf("relay %s exited: %v (log: %s)", r.Label, ee, r.log.Name())
+	}
+	return st, err
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
