@@ -74,7 +74,12 @@ func Build(ctx context.Context, root, dir string) (*Binaries, error) {
 	sort.Strings(pkgs)
 	pkgs = append(pkgs, riePackage)
 	if err := harness.Build(ctx, root, dir, pkgs...); err != nil {
-		return nil, err
+		// Once more: a build cache trimmed or written by a concurrent go
+		// command can fail one build ("could not import ... open : no such
+		// file"); a real compile error fails again.
+		if err2 := harness.Build(ctx, root, dir, pkgs...); err2 != nil {
+			return nil, err2
+		}
 	}
 	return Existing(dir), nil
 }

@@ -412,13 +412,18 @@ func (g *Generator) staleAuthor() (value any, present bool) {
 	}
 }
 
-// removeCommentsWhere removes matching comments in ID order, so that the
-// pool (and every later pick) stays reproducible.
+// removeCommentsWhere removes matching comments. It walks the pool (whose
+// order depends only on the ops so far), never a map, so that the pool and
+// every later pick stay reproducible.
 func (g *Generator) removeCommentsWhere(match func(*Comment) bool) {
-	for _, id := range sortedIDs(g.commentPool.ids) {
+	var gone []primitive.ObjectID
+	for _, id := range g.commentPool.ids {
 		if match(g.comments[id]) {
-			g.removeComment(id)
+			gone = append(gone, id)
 		}
+	}
+	for _, id := range gone {
+		g.removeComment(id)
 	}
 }
 

@@ -164,10 +164,14 @@ func (g *Generator) unfavoriteMany() []Op {
 	if !ok {
 		return nil
 	}
-	for _, id := range sortedIDs(g.favPool.ids) {
+	var gone []primitive.ObjectID
+	for _, id := range g.favPool.ids {
 		if g.favorites[id].UserID == user {
-			g.removeFavorite(id)
+			gone = append(gone, id)
 		}
+	}
+	for _, id := range gone {
+		g.removeFavorite(id)
 	}
 	return []Op{{Kind: KindUnfavoriteMany, Action: DeleteMany, Coll: CollFavorites,
 		Filter: bson.D{{Key: "userId", Value: user}}}}
@@ -181,17 +185,21 @@ func (g *Generator) deleteMany() []Op {
 		return nil
 	}
 	if g.r.IntN(2) == 0 {
-		for _, id := range sortedIDs(g.articlePool.ids) {
+		for _, id := range g.articlePool.ids {
 			a := g.articles[id]
 			if a.AuthorID != user || len(a.TagList) == 0 || slices.Contains(g.hot, id) {
 				continue
 			}
 			t := a.TagList[0]
-			for _, id := range sortedIDs(g.articlePool.ids) {
+			var gone []primitive.ObjectID
+			for _, id := range g.articlePool.ids {
 				b := g.articles[id]
 				if b.AuthorID == user && slices.Contains(b.TagList, t) && !slices.Contains(g.hot, id) {
-					g.removeArticle(id)
+					gone = append(gone, id)
 				}
+			}
+			for _, id := range gone {
+				g.removeArticle(id)
 			}
 			filter := bson.D{{Key: "authorId", Value: user}, {Key: "tagList", Value: t}}
 			if hot := g.hotOf(user); len(hot) > 0 {

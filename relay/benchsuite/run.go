@@ -1,0 +1,411 @@
+package benchsuite
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/changerelay/changerelay/infra/conduit"
+	"github.com/changerelay/changerelay/relay/repair"
+)
+
+// ConfigSpec is one configuration of a run.
+type ConfigSpec struct {
+	Name   string
+	Floor  bool
+	Routes RouteSettings
+}
+
+// Describe renders the configuration for the report.
+func (c ConfigSpec) Describe() string {
+	if c.Floor {
+		return fmt.Sprintf("handlers in-process on each change-stream batch (≤%d events), one reader per collection; no relay, no Lambda", FloorBatch)
+	}
+	return "relay binary, every route: " + c.Routes.String()
+}
+
+// Configuration names.
+const (
+	ConfigFloor   = "floor"
+	ConfigNaive   = "naive"
+	ConfigDefault = "relay-default"
+	ConfigTuned   = "relay-tuned"
+)
+
+// DefaultConfigs are the configurations of `make bench`.
+var DefaultConfigs = []ConfigSpec{
+	{Name: ConfigFloor, Floor: true},
+	{Name: ConfigNaive, Routes: RouteSettings{BatchSize: 1, Concurrency: 1}},
+	{Name: ConfigDefault},
+	{Name: ConfigTuned, Routes: RouteSettings{BatchSize: 500, BatchWindow: 10 * time.Millisecond, Concurrency: 4}},
+}
+
+// Result is one (workload, configuration) run.
+type Result struct {
+	Workload string `json:"workload"`
+	Config   string `json:"config"`
+
+	Events        int     `json:"events"`        // source change events
+	DerivedWrites int     `json:"derivedWrites"` // the functions' writes of derived fields
+	Tracked       int     `json:"tracked"`       // events whose convergence was timed
+	Untracked     int     `json:"untracked"`     // events with no derived field to watch
+	Dropped       int     `json:"dropped"`       // targets deleted before they converged
+	Unresolved    int     `json:"unresolved"`    // still open when the run ended
+	Elapsed       float64 `json:"elapsedSeconds"`
+	EventsPerSec  float64 `json:"eventsPerSecond"`
+	DerivedPerSec float64 `json:"derivedWritesPerSecond"`
+
+	P50 float64 `json:"p50ms"`
+	P95 float64 `json:"p95ms"`
+	P99 float64 `json:"p99ms"`
+	Max float64 `json:"maxms"`
+
+	Invocations     int64            `json:"invocations"`
+	InvocationsByFn map[string]int64 `json:"invocationsByFunction"`
+	HandlerCalls    int64            `json:"handlerCalls,omitempty"`
+	InvPerEvent     float64          `json:"invocationsPerEvent"`
+	FavEvents       int              `json:"favoriteEvents"`
+	FavInvPerEvent  float64          `json:"favoritesInvocationsPerFavoriteEvent"`
+	LambdaErrors    int64            `json:"lambdaErrors"`
+	Throttles       int64            `json:"throttles"`
+
+	RoundTrips    int64   `json:"dbRoundTrips"`
+	TripsPerEvent float64 `json:"dbRoundTripsPerEvent"`
+	TopCommands   string  `json:"topCommands"`
+
+	RelayCPU     float64     `json:"relayCpuSeconds"`
+	FunctionsCPU float64     `json:"functionsCpuSeconds"`
+	PeakRSS      int64       `json:"relayPeakRssBytes"`
+	IdleRSS      int64       `json:"relayIdleRssBytes"`
+	QueueBytes   int64       `json:"relayQueueBytesEstimate,omitempty"`
+	Memory       []MemSample `json:"relayRss,omitempty"`
+	Process      bool        `json:"process"`
+
+	Converged bool   `json:"converged"`
+	Check     string `json:"check"`
+	TimedOut  bool   `json:"timedOut"`
+	Error     string `json:"error,omitempty"`
+
+	Latencies []float64 `json:"-"` // ms, for the plots
+}
+
+// Runner runs configurations against workloads on one Env.
+type Runner struct {
+	Env      *Env
+	Scale    Scale
+	Dataset  *conduit.Dataset
+	LogDir   string
+	Progress io.Writer
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Progress != nil {
+		fmt.Fprintf(r.Progress, format+"\n", args...)
+	}
+}
+
+func (r *Runner) sut(spec ConfigSpec) SUT {
+	if spec.Floor {
+		return &Floor{URI: r.Env.Proxy.URI(), Database: r.Env.DB.Name()}
+	}
+	return &RelayProc{Label: spec.Name, Bin: r.Env.RelayBin, Dir: r.LogDir, MongoURI: r.Env.Proxy.URI(),
+		Database: r.Env.DB.Name(), LambdaEndpoint: r.Env.Stack.LambdaEndpoint(), Routes: spec.Routes}
+}
+
+type counters struct {
+	db     map[string]int64
+	inv    map[string]int64
+	errs   int64
+	thr    int64
+	fnCPU  float64
+	taken  time.Time
+	fnPIDs []int
+}
+
+func (r *Runner) snapshot() counters {
+	c := counters{db: r.Env.Proxy.Counts(), inv: map[string]int64{}, taken: time.Now()}
+	for name, fs := range r.Env.LambdaStats().Functions {
+		c.inv[name] = fs.Invocations
+		c.errs += fs.Errors
+		c.thr += fs.Throttles
+	}
+	c.fnPIDs = r.Env.FunctionPIDs()
+	c.fnCPU = cpuOf(c.fnPIDs)
+	return c
+}
+
+// Run measures one configuration on one workload.
+func (r *Runner) Run(ctx context.Context, spec ConfigSpec, w Workload) Result {
+	res := Result{Workload: w.Name, Config: spec.Name}
+	if err := r.run(ctx, spec, w, &res); err != nil {
+		res.Error = err.Error()
+		r.logf("  [%s/%s] ERROR: %v", w.Name, spec.Name, err)
+	}
+	return res
+}
+
+func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Result) error {
+	tag := fmt.Sprintf("[%s/%s]", w.Name, spec.Name)
+	t0 := time.Now()
+	if err := r.Env.Reset(ctx, r.Dataset); err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	r.logf("  %s database reset and seeded in %s", tag, time.Since(t0).Round(100*time.Millisecond))
+	db := r.Env.DB
+	from, err := repair.ClusterTime(ctx, db)
+	if err != nil {
+		return err
+	}
+	tr := NewTracker(r.Dataset)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan error, 1)
+	go func() { watchDone <- tr.Watch(watchCtx, db, from) }()
+	defer func() { stopWatch(); <-watchDone }()
+
+	sut := r.sut(spec)
+	started := false
+	defer func() {
+		if started {
+			_, _ = sut.Stop(context.WithoutCancel(ctx))
+		}
+	}()
+	exec := w.Exec
+	exec.ProgressEvery = max(100, len(w.Script)/10)
+	exec.Progress = func(s conduit.ExecStats) {
+		p := tr.Progress()
+		r.logf("  %s wrote %d/%d writes in %s | events seen %d, converged %d, open %d",
+			tag, s.Ops, s.Total, s.Elapsed.Round(100*time.Millisecond), p.SourceEvents, p.Resolved, p.Open)
+	}
+	var before counters
+	var procStart time.Time
+	var idle int64
+	if w.Backlog {
+		if idle, err = sut.Prime(ctx, from); err != nil {
+			return err
+		}
+		if _, err := conduit.Execute(ctx, db, w.Script, exec); err != nil {
+			return fmt.Errorf("workload: %w", err)
+		}
+		before = r.snapshot()
+		procStart = time.Now()
+		if err := sut.Start(ctx, from); err != nil {
+			return err
+		}
+		started = true
+		r.logf("  %s started after the backlog was written", tag)
+	} else {
+		if err := sut.Start(ctx, from); err != nil {
+			return err
+		}
+		started = true
+		before = r.snapshot()
+		if _, err := conduit.Execute(ctx, db, w.Script, exec); err != nil {
+			return fmt.Errorf("workload: %w", err)
+		}
+	}
+	fence := fmt.Sprintf("%s/%s/%d", w.Name, spec.Name, time.Now().UnixNano())
+	if _, err := db.Collection(FenceCollection).InsertOne(ctx, bson.D{{Key: "name", Value: fence}}); err != nil {
+		return fmt.Errorf("fence: %w", err)
+	}
+
+	// Wait until every timed write converged (or the deadline).
+	deadline := time.Now().Add(r.Scale.RunTimeout)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	lastResolved, lastChange, lastPrint := -1, time.Now(), time.Now()
+	for {
+		p := tr.Progress()
+		if p.Err != nil {
+			return p.Err
+		}
+		if p.Resolved != lastResolved {
+			lastResolved, lastChange = p.Resolved, time.Now()
+		}
+		if p.Fence == fence && p.Open == 0 {
+			break
+		}
+		if time.Since(lastPrint) >= 2*time.Second {
+			lastPrint = time.Now()
+			r.logf("  %s converging: events %d, converged %d, open %d, derived writes %d", tag, p.SourceEvents, p.Resolved, p.Open, p.DerivedEvents)
+		}
+		if p.Fence == fence && time.Since(lastChange) > 30*time.Second {
+			rep, err := conduit.Check(ctx, db)
+			if err == nil && rep.OK() {
+				r.logf("  %s %d writes never showed a derived write but the invariants hold: stopping", tag, p.Open)
+				res.Unresolved = p.Open
+				break
+			}
+			lastChange = time.Now()
+		}
+		if time.Now().After(deadline) {
+			res.TimedOut = true
+			res.Unresolved = p.Open
+			r.logf("  %s TIMED OUT after %s with %d writes not converged", tag, r.Scale.RunTimeout, p.Open)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	after := r.snapshot()
+	st, stopErr := sut.Stop(ctx)
+	started = false
+
+	p := tr.Progress()
+	lat, labels := tr.Latencies()
+	_ = labels
+	res.Events, res.DerivedWrites, res.Tracked = p.SourceEvents, p.DerivedEvents, p.Resolved
+	res.Untracked, res.Dropped = p.Untracked, p.Dropped
+	start := p.FirstSource
+	if w.Backlog {
+		start = procStart
+	}
+	end := p.LastResolve
+	if res.TimedOut || end.Before(start) {
+		end = time.Now()
+	}
+	res.Elapsed = end.Sub(start).Seconds()
+	if res.Elapsed > 0 {
+		res.EventsPerSec = float64(res.Events) / res.Elapsed
+		res.DerivedPerSec = float64(res.DerivedWrites) / res.Elapsed
+	}
+	ms := make([]float64, len(lat))
+	for i, d := range lat {
+		ms[i] = float64(d) / float64(time.Millisecond)
+	}
+	slices.Sort(ms)
+	res.Latencies = ms
+	res.P50, res.P95, res.P99 = quantile(ms, 0.50), quantile(ms, 0.95), quantile(ms, 0.99)
+	if len(ms) > 0 {
+		res.Max = ms[len(ms)-1]
+	}
+
+	res.InvocationsByFn = map[string]int64{}
+	for name, n := range after.inv {
+		if d := n - before.inv[name]; d > 0 {
+			res.InvocationsByFn[name] = d
+			res.Invocations += d
+		}
+	}
+	res.LambdaErrors, res.Throttles = after.errs-before.errs, after.thr-before.thr
+	res.HandlerCalls = st.HandlerCalls
+	calls := res.Invocations
+	if spec.Floor {
+		calls = st.HandlerCalls
+	}
+	if res.Events > 0 {
+		res.InvPerEvent = float64(calls) / float64(res.Events)
+	}
+	res.FavEvents = countFavoriteEvents(w.Script)
+	favCalls := res.InvocationsByFn["favorites"]
+	if res.FavEvents > 0 && !spec.Floor {
+		res.FavInvPerEvent = float64(favCalls) / float64(res.FavEvents)
+	}
+	dbDiff := DiffCounts(before.db, after.db)
+	res.RoundTrips = RoundTrips(dbDiff)
+	if res.Events > 0 {
+		res.TripsPerEvent = float64(res.RoundTrips) / float64(res.Events)
+	}
+	res.TopCommands = TopCommands(dbDiff, 4)
+	res.FunctionsCPU = cpuOf(before.fnPIDs) - before.fnCPU // processes started since are not counted
+	if res.FunctionsCPU < 0 {
+		res.FunctionsCPU = 0
+	}
+	res.FunctionsCPU = math.Max(res.FunctionsCPU, after.fnCPU-before.fnCPU)
+	res.RelayCPU, res.PeakRSS, res.Memory, res.Process = st.CPUSeconds, st.PeakRSS, st.Memory, st.Process
+	res.IdleRSS = st.IdleRSS
+	if w.Backlog && idle > 0 {
+		res.IdleRSS = idle
+	}
+	if w.Backlog && st.Process {
+		res.QueueBytes = queueEstimate(ctx, db, from, spec.Routes)
+	}
+
+	rep, err := conduit.Check(ctx, db)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	res.Converged, res.Check = rep.OK(), rep.Summary()
+	r.logf("  %s done: %d events in %.1fs = %.0f events/s | p50 %.0f p95 %.0f p99 %.0f ms | %.3f calls/event | %.1f db trips/event | check %s",
+		tag, res.Events, res.Elapsed, res.EventsPerSec, res.P50, res.P95, res.P99, res.InvPerEvent, res.TripsPerEvent, res.Check)
+	if stopErr != nil {
+		return stopErr
+	}
+	return nil
+}
+
+func countFavoriteEvents(s conduit.Script) int {
+	n := 0
+	for _, op := range s {
+		if op.Coll != conduit.CollFavorites {
+			continue
+		}
+		if op.Action == conduit.InsertMany || op.Action == conduit.InsertOne {
+			n += len(op.Docs)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// quantile is the nearest-rank quantile of sorted values.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// queueEstimate is the memory the relay's configured queues may hold:
+// every route's maxBufferedEvents (its default: max(1000, 4 × batchSize ×
+// concurrency)) times the average size of that collection's change events
+// as the relay reads them (updateLookup, pre-images when available), sampled
+// from the backlog.
+func queueEstimate(ctx context.Context, db *mongo.Database, from primitive.Timestamp, rs RouteSettings) int64 {
+	batch, conc := rs.BatchSize, rs.Concurrency
+	if batch == 0 {
+		batch = 100
+	}
+	if conc == 0 {
+		conc = 4
+	}
+	buffered := int64(max(1000, 4*batch*conc))
+	var total int64
+	for _, coll := range []string{conduit.CollUsers, conduit.CollArticles, conduit.CollComments, conduit.CollFavorites} {
+		total += buffered * avgEventSize(ctx, db.Collection(coll), from)
+	}
+	return total
+}
+
+func avgEventSize(ctx context.Context, coll *mongo.Collection, from primitive.Timestamp) int64 {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	opts := options.ChangeStream().SetStartAtOperationTime(&from).SetFullDocument(options.UpdateLookup).
+		SetFullDocumentBeforeChange(options.WhenAvailable).SetMaxAwaitTime(100 * time.Millisecond)
+	cs, err := coll.Watch(ctx, mongo.Pipeline{}, opts)
+	if err != nil {
+		return 0
+	}
+	defer cs.Close(context.WithoutCancel(ctx))
+	var n, size int64
+	for n < 2000 && cs.TryNext(ctx) {
+		n++
+		size += int64(len(cs.Current))
+	}
+	if n == 0 {
+		return 0
+	}
+	return size / n
+}
