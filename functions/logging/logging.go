@@ -20,10 +20,13 @@ func Lambda() *slog.Logger {
 	if os.Getenv("AWS_LAMBDA_LOG_FORMAT") != "" {
 		return lambdacontext.NewLogger()
 	}
-	h := slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
-		Level:       levelFromEnv(),
-		ReplaceAttr: lambdacontext.ReplaceAttr,
-	})
+	return JSON(os.Stdout, levelFromEnv())
+}
+
+// JSON returns a JSON logger on w in the shape of Lambda's JSON log format
+// (timestamp, level, message), adding the request id of the context.
+func JSON(w io.Writer, level slog.Leveler) *slog.Logger {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: lambdacontext.ReplaceAttr})
 	return slog.New(requestIDHandler{h})
 }
 

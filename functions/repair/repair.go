@@ -48,6 +48,9 @@ type run struct {
 	s         *store.Store
 	report    Report
 	tagCounts map[string]int64
+	// favCounts is one count of all favorites per article, taken before
+	// the walk: it finds the candidates, which are then recounted.
+	favCounts map[primitive.ObjectID]int64
 	start     time.Time
 }
 
@@ -68,6 +71,10 @@ func (r *run) progress(ctx context.Context, phase string, idx ...int) {
 // articles walks the articles: their author copy (I1), their favoritesCount
 // (I3), and their tags for the recount of I4.
 func (r *run) articles(ctx context.Context) error {
+	var err error
+	if r.favCounts, err = r.s.AllFavoriteCounts(ctx); err != nil {
+		return fmt.Errorf("repair articles: %w", err)
+	}
 	cur, err := r.s.Coll(model.Articles).Find(ctx, bson.D{}, options.Find().
 		SetProjection(bson.D{
 			{Key: model.FieldAuthorID, Value: 1}, {Key: model.FieldAuthor, Value: 1},
@@ -172,31 +179,40 @@ func (r *run) authorPage(ctx context.Context, coll string, page []bson.Raw, t pr
 	return r.write(ctx, coll, models, inv)
 }
 
-// favoritesPage checks favoritesCount of one page of articles (I3).
+// favoritesPage checks favoritesCount of one page of articles (I3). The
+// articles whose count differs from the count taken before the walk are
+// recounted now (after t) and fixed if they still differ; one that matched
+// that earlier count was right then, and any change since has an event.
 func (r *run) favoritesPage(ctx context.Context, page []bson.Raw, t primitive.Timestamp) error {
-	ids := make([]primitive.ObjectID, 0, len(page))
+	inv := &r.report.Invariants[i3]
+	var candidates []primitive.ObjectID
+	byID := map[primitive.ObjectID]bson.Raw{}
 	for _, doc := range page {
-		if id, ok := doc.Lookup("_id").ObjectIDOK(); ok {
-			ids = append(ids, id)
+		inv.Checked++
+		id, ok := doc.Lookup("_id").ObjectIDOK()
+		if !ok {
+			continue
 		}
+		if got, ok := model.CountValue(doc.Lookup(model.FieldFavoritesCount)); ok && got == r.favCounts[id] {
+			continue
+		}
+		candidates = append(candidates, id)
+		byID[id] = doc
 	}
-	counts, err := r.s.FavoriteCounts(ctx, ids)
+	counts, err := r.s.FavoriteCounts(ctx, candidates)
 	if err != nil {
 		return err
 	}
-	inv := &r.report.Invariants[i3]
 	var models []mongo.WriteModel
-	for _, doc := range page {
-		inv.Checked++
-		id, _ := doc.Lookup("_id").ObjectIDOK()
-		want := counts[id]
+	for _, id := range candidates {
+		doc, want := byID[id], counts[id]
 		if got, ok := model.CountValue(doc.Lookup(model.FieldFavoritesCount)); ok && got == want {
 			continue
 		}
 		inv.Drifted++
 		models = append(models, mongo.NewUpdateOneModel().
 			SetFilter(bson.D{
-				{Key: "_id", Value: doc.Lookup("_id")},
+				{Key: "_id", Value: id},
 				{Key: model.FavVersion, Value: model.Exact(doc.Lookup("_sync", "favVersion"))},
 			}).
 			SetUpdate(bson.D{{Key: "$set", Value: bson.D{

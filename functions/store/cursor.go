@@ -23,7 +23,11 @@ func (s *Store) nextWithTimeout(ctx context.Context, cur *mongo.Cursor) bool {
 // CallTimeout, and calls page with up to PageSize documents at a time. The
 // documents are copies that stay valid after page returns.
 func (s *Store) Scan(ctx context.Context, cur *mongo.Cursor, page func([]bson.Raw) error) error {
-	defer cur.Close(context.WithoutCancel(ctx))
+	defer func() {
+		cctx, cancel := s.Call(context.WithoutCancel(ctx))
+		defer cancel()
+		_ = cur.Close(cctx)
+	}()
 	batch := make([]bson.Raw, 0, s.cfg.PageSize)
 	for s.nextWithTimeout(ctx, cur) {
 		batch = append(batch, bson.Raw(append([]byte(nil), cur.Current...)))

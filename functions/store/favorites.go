@@ -12,17 +12,24 @@ import (
 
 // FavoriteCounts counts favorites per article for the given articles in one
 // aggregation. Articles without favorites are absent from the map (count 0).
-// With ids nil it counts every article's favorites.
 func (s *Store) FavoriteCounts(ctx context.Context, ids []primitive.ObjectID) (map[primitive.ObjectID]int64, error) {
-	out := make(map[primitive.ObjectID]int64, len(ids))
+	if len(ids) == 0 {
+		return map[primitive.ObjectID]int64{}, nil
+	}
+	return s.favoriteCounts(ctx, bson.D{{Key: model.FieldArticleID, Value: bson.D{{Key: "$in", Value: ids}}}})
+}
+
+// AllFavoriteCounts counts the favorites of every article in one
+// aggregation.
+func (s *Store) AllFavoriteCounts(ctx context.Context) (map[primitive.ObjectID]int64, error) {
+	return s.favoriteCounts(ctx, nil)
+}
+
+func (s *Store) favoriteCounts(ctx context.Context, match bson.D) (map[primitive.ObjectID]int64, error) {
+	out := map[primitive.ObjectID]int64{}
 	pipeline := bson.A{}
-	if ids != nil {
-		if len(ids) == 0 {
-			return out, nil
-		}
-		pipeline = append(pipeline, bson.D{{Key: "$match", Value: bson.D{
-			{Key: model.FieldArticleID, Value: bson.D{{Key: "$in", Value: ids}}},
-		}}})
+	if match != nil {
+		pipeline = append(pipeline, bson.D{{Key: "$match", Value: match}})
 	}
 	pipeline = append(pipeline, bson.D{{Key: "$group", Value: bson.D{
 		{Key: "_id", Value: "$" + model.FieldArticleID},

@@ -65,13 +65,15 @@ func (s *Store) AllTagCounts(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan article tags: %w", err)
 	}
-	defer cur.Close(ctx)
-	for s.nextWithTimeout(ctx, cur) {
-		for _, t := range model.LenientTagSet(cur.Current.Lookup(model.FieldTagList)) {
-			counts[t]++
+	err = s.Scan(ctx, cur, func(page []bson.Raw) error {
+		for _, doc := range page {
+			for _, t := range model.LenientTagSet(doc.Lookup(model.FieldTagList)) {
+				counts[t]++
+			}
 		}
-	}
-	if err := cur.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("scan article tags: %w", err)
 	}
 	return counts, nil

@@ -29,7 +29,7 @@ func recountAllFavorites(ctx context.Context, s *store.Store, v primitive.Timest
 	if err != nil {
 		return fmt.Errorf("fence favorites counts: %w", err)
 	}
-	counts, err := s.FavoriteCounts(ctx, nil)
+	counts, err := s.AllFavoriteCounts(ctx)
 	if err != nil {
 		return err
 	}

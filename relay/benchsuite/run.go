@@ -239,7 +239,7 @@ func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Resu
 		if p.Fence == fence && time.Since(lastChange) > 30*time.Second {
 			rep, err := conduit.Check(ctx, db)
 			if err == nil && rep.OK() {
-				r.logf("  %s %d writes never showed a derived write but the invariants hold: stopping", tag, p.Open)
+				r.logf("  %s %d writes never showed a derived write but the invariants hold: stopping (%v)", tag, p.Open, tr.OpenSummary())
 				res.Unresolved = p.Open
 				break
 			}
@@ -317,11 +317,9 @@ func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Resu
 		res.TripsPerEvent = float64(res.RoundTrips) / float64(res.Events)
 	}
 	res.TopCommands = TopCommands(dbDiff, 4)
-	res.FunctionsCPU = cpuOf(before.fnPIDs) - before.fnCPU // processes started since are not counted
-	if res.FunctionsCPU < 0 {
-		res.FunctionsCPU = 0
-	}
-	res.FunctionsCPU = math.Max(res.FunctionsCPU, after.fnCPU-before.fnCPU)
+	// Environments started during the run count in full; one that exited
+	// during the run (none do unless a function crashes) would be missed.
+	res.FunctionsCPU = math.Max(0, after.fnCPU-before.fnCPU)
 	res.RelayCPU, res.PeakRSS, res.Memory, res.Process = st.CPUSeconds, st.PeakRSS, st.Memory, st.Process
 	res.IdleRSS = st.IdleRSS
 	if w.Backlog && idle > 0 {

@@ -41,6 +41,7 @@ type docKey struct {
 type requirement struct {
 	start    time.Time // the source write's wallTime
 	label    string
+	op       string
 	pending  int
 	resolved int
 	last     time.Time // wallTime of the last derived write that met a need
@@ -163,7 +164,7 @@ func (t *Tracker) Observe(ev bson.Raw) {
 		t.firstSource = wall
 	}
 	t.lastSource = wall
-	req := &requirement{start: wall}
+	req := &requirement{start: wall, op: op}
 	var targets []docKey
 	var kinds []needKind
 	add := func(k docKey, kind needKind) {
@@ -454,6 +455,23 @@ func (t *Tracker) Latencies() ([]time.Duration, []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.latencies), slices.Clone(t.labels)
+}
+
+// OpenSummary counts the needs still open by source write and kind, for
+// diagnosing writes that never showed a derived write.
+func (t *Tracker) OpenSummary() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]int{}
+	names := [3]string{"authorVersion", "favVersion", "tags shadow"}
+	for _, d := range t.docs {
+		for kind, ns := range d.byKind {
+			for _, n := range ns {
+				out[n.req.label+"."+n.req.op+" waits for "+names[kind]]++
+			}
+		}
+	}
+	return out
 }
 
 // ErrNotConverged is returned when requirements are still open at the
