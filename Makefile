@@ -161,6 +161,25 @@ bench-relay:
 	cd relay && $(GO) test -run '^$$' -bench . -benchtime 2x ./...
 	$(GO) run ./relay/cmd/relaybench $(RELAYBENCH_FLAGS)
 
+# --- The benchmark suite (relay/benchsuite/README.md) ---
+.PHONY: bench-go bench-all
+BENCH_SCALE ?= full
+
+## bench: floor, naive relay, relay defaults and tuned on the same RealWorld workloads (steady,
+## favorite storm, fan-out, 100,000-event backlog) on the Docker-free stack, in one run. Writes
+## results/<time>-<scale>/ (report.md, results.json, PNGs, logs); the full scale also refreshes
+## results/latest/. BENCH_SCALE=small finishes in a few minutes; BENCH_FLAGS e.g. -configs, -workloads.
+bench:
+	$(GO) run ./relay/cmd/bench -scale $(BENCH_SCALE) $(BENCH_FLAGS)
+
+## bench-go: the go test -bench variant (BenchmarkPipeline/<workload>/<config>: events/s, p99-ms,
+## calls/event), for benchstat: make bench-go > old.txt; ...; make bench-go > new.txt
+bench-go:
+	cd relay && BENCH_PIPELINE=1 $(GO) test -run '^$$' -bench Pipeline -benchtime 1x -count $(or $(COUNT),1) -timeout 60m ./benchsuite/
+
+## bench-all: bench, then the relay's own benchmarks (bench-relay).
+bench-all: bench bench-relay
+
 # --- The demo (e2e/README.md) ---
 .PHONY: demo
 

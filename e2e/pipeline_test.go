@@ -133,12 +133,13 @@ func (p *pipeline) startRelay(cfg stack.RelayConfig) *stack.Relay {
 	if cfg.Owner == "" {
 		cfg.Owner = "e2e-relay"
 	}
-	r, err := p.stack.StartRelay(p.ctx, cfg)
-	require.NoError(p.t, err)
-	p.relays = append(p.relays, r)
 	ctx, cancel := context.WithTimeout(p.ctx, readyTimeout)
 	defer cancel()
-	require.NoError(p.t, r.WaitReady(ctx))
+	r, err := p.stack.StartRelayReady(ctx, cfg)
+	if r != nil {
+		p.relays = append(p.relays, r)
+	}
+	require.NoError(p.t, err)
 	return r
 }
 

@@ -28,7 +28,7 @@ func startShell(t *testing.T, script string) *harness.Process {
 }
 
 func TestProcessLinesAndStop(t *testing.T) {
-	p := startShell(t, `echo "$GREETING"; echo "READY port=1234"; trap 'echo bye; exit 0' TERM; while :; do sleep 0.05; done`)
+	p := startShell(t, `trap 'echo bye; exit 0' TERM; echo "$GREETING"; echo "READY port=1234"; while :; do sleep 0.05; done`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

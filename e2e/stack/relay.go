@@ -162,3 +162,26 @@ func tailLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// StartRelayReady starts a relay and waits for /readyz. If the relay exits
+// because another process took its free port in the meantime, it tries
+// again on a new port (at most three times).
+func (s *Stack) StartRelayReady(ctx context.Context, cfg RelayConfig) (*Relay, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		r, err := s.StartRelay(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		err = r.WaitReady(ctx)
+		if err == nil {
+			return r, nil
+		}
+		lastErr = err
+		_ = r.Kill()
+		if !strings.Contains(r.Tail(50), "address already in use") {
+			return r, err
+		}
+	}
+	return nil, lastErr
+}

@@ -50,10 +50,13 @@ func EncodeEvent(event bson.Raw) (json.RawMessage, error) {
 	return out, nil
 }
 
-// DecodeEvent parses one record's canonical Extended JSON into BSON.
+// DecodeEvent parses one record's Extended JSON into BSON. Canonical
+// Extended JSON (what the mapping and the relay send) decodes to exactly the
+// original types; relaxed Extended JSON ({"$date": "<ISO-8601>"}, plain
+// numbers) is accepted too.
 func DecodeEvent(event json.RawMessage) (bson.Raw, error) {
 	var raw bson.Raw
-	if err := bson.UnmarshalExtJSON(event, true, &raw); err != nil {
+	if err := bson.UnmarshalExtJSON(event, false, &raw); err != nil {
 		return nil, fmt.Errorf("decode change event extended JSON: %w", err)
 	}
 	return raw, nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/bsontype"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 
 	"github.com/changerelay/changerelay/functions/envelope"
@@ -62,4 +63,13 @@ func TestEnvelopeJSON(t *testing.T) {
 	out, err := json.Marshal(envelope.Response{BatchItemFailures: []envelope.BatchItemFailure{{ItemIdentifier: "01"}}})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"batchItemFailures":[{"itemIdentifier":"01"}]}`, string(out))
+}
+
+func TestDecodeRelaxedEvent(t *testing.T) {
+	raw, err := envelope.DecodeEvent(json.RawMessage(`{"_id":{"_data":"01"},"wallTime":{"$date":"2025-01-12T14:03:00Z"},"n":1,"big":3000000000,"x":{"$numberDouble":"1.0"}}`))
+	require.NoError(t, err)
+	require.Equal(t, bsontype.DateTime, raw.Lookup("wallTime").Type)
+	require.Equal(t, bsontype.Int32, raw.Lookup("n").Type)
+	require.Equal(t, bsontype.Int64, raw.Lookup("big").Type)
+	require.Equal(t, bsontype.Double, raw.Lookup("x").Type)
 }

@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/event"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/readpref"
 )
 
 // Connect resolves the URI (reading the secret once) and returns a client
@@ -32,5 +33,8 @@ func Connect(ctx context.Context, cfg Config, sm SecretGetter, monitor *event.Co
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to MongoDB: %w", err)
 	}
-	return client, client.Database(cfg.Database), nil
+	// The handlers must read what their event's write committed: from the
+	// primary, whatever readPreference the URI names.
+	db := client.Database(cfg.Database, options.Database().SetReadPreference(readpref.Primary()))
+	return client, db, nil
 }

@@ -107,4 +107,3 @@ func BenchmarkFavoritesBatches(b *testing.B) {
 	b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
 	require.EqualValues(b, events/articles, e.Doc("articles", ids[0])["favoritesCount"])
 }
-

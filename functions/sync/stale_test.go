@@ -36,7 +36,8 @@ func (g *gate) arm(cmd, coll string) {
 func (g *gate) monitor() *event.CommandMonitor {
 	return &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
 		g.mu.Lock()
-		hit := g.cmd != "" && ev.CommandName == g.cmd && ev.Command.Lookup(g.cmd).StringValue() == g.coll
+		coll, _ := ev.Command.Lookup(ev.CommandName).StringValueOK()
+		hit := g.cmd != "" && ev.CommandName == g.cmd && coll == g.coll
 		var reached, released chan struct{}
 		if hit {
 			g.cmd = ""

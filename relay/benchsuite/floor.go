@@ -3,6 +3,7 @@ package benchsuite
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -21,10 +22,11 @@ import (
 	"github.com/changerelay/changerelay/infra/conduit"
 )
 
-// Floor is the lower bound: the functions' handlers called in-process, one
-// reader per source collection, on the events a change stream returns, in
-// the batches one getMore returns them (at most FloorBatch), with no relay
-// machinery (no checkpoint, lease, queue or ordering) and no Lambda hop.
+// Floor is the lower bound: the functions' handlers called in-process on
+// the events a change stream returns, one reader per source collection and
+// FloorWorkers handler calls in flight per collection (partitioned by
+// documentKey), with no relay machinery (no checkpoint, lease, retries with
+// backoff, dead letters, derived-event bookkeeping) and no Lambda hop.
 type Floor struct {
 	URI      string // the database, through the counting proxy
 	Database string
@@ -38,9 +40,13 @@ type Floor struct {
 	err    error
 }
 
-// FloorBatch bounds the events handed to a handler at once (the relay's
-// default batch size).
-const FloorBatch = 100
+// FloorBatch bounds the events handed to a handler at once, and
+// FloorWorkers is the handler calls in flight per collection: the relay's
+// default batch size and concurrency.
+const (
+	FloorBatch   = 100
+	FloorWorkers = 4
+)
 
 // Name implements SUT.
 func (f *Floor) Name() string { return "floor" }
@@ -82,26 +88,62 @@ func (f *Floor) Start(ctx context.Context, from primitive.Timestamp) error {
 	return nil
 }
 
+// read hands the events of one collection to FloorWorkers workers,
+// partitioned by documentKey (so one document's events stay in order), each
+// of which calls the handler on what is queued for it (at most FloorBatch
+// events) as soon as it is free.
 func (f *Floor) read(ctx context.Context, cs *mongo.ChangeStream, h *fnsync.Handler, dbName string) {
 	defer cs.Close(context.WithoutCancel(ctx))
 	arn := "changerelay:" + dbName + "." + h.Collection()
-	for cs.Next(ctx) {
-		var recs []envelope.Record
-		for {
-			if !derived.OnlyDerived(h.Collection(), cs.Current) {
-				rec, err := envelope.EncodeEvent(cs.Current)
-				if err != nil {
-					f.fail(err)
-					return
-				}
-				recs = append(recs, envelope.Record{Event: rec})
-			}
-			if len(recs) == FloorBatch || cs.RemainingBatchLength() == 0 || !cs.Next(ctx) {
-				break
-			}
+	queues := make([]chan envelope.Record, FloorWorkers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan envelope.Record, 4*FloorBatch)
+		wg.Go(func() { f.work(ctx, queues[i], h, arn) })
+	}
+	defer func() {
+		for _, q := range queues {
+			close(q)
 		}
-		if len(recs) == 0 {
+		wg.Wait()
+	}()
+	for cs.Next(ctx) {
+		if derived.OnlyDerived(h.Collection(), cs.Current) {
 			continue
+		}
+		rec, err := envelope.EncodeEvent(cs.Current)
+		if err != nil {
+			f.fail(err)
+			return
+		}
+		key := fnv.New32a()
+		_, _ = key.Write(cs.Current.Lookup("documentKey").Value)
+		select {
+		case queues[key.Sum32()%FloorWorkers] <- envelope.Record{Event: rec}:
+		case <-ctx.Done():
+			return
+		}
+	}
+	if err := cs.Err(); err != nil && ctx.Err() == nil {
+		f.fail(err)
+	}
+}
+
+// work calls the handler on batches of what is queued.
+func (f *Floor) work(ctx context.Context, q <-chan envelope.Record, h *fnsync.Handler, arn string) {
+	for first := range q {
+		recs := []envelope.Record{first}
+	fill:
+		for len(recs) < FloorBatch {
+			select {
+			case r, ok := <-q:
+				if !ok {
+					break fill
+				}
+				recs = append(recs, r)
+			default:
+				break fill
+			}
 		}
 		env := envelope.Envelope{EventSource: envelope.EventSourceRelay, EventSourceArn: arn, Events: recs}
 		for attempt := 0; ; attempt++ {
@@ -120,9 +162,6 @@ func (f *Floor) read(ctx context.Context, cs *mongo.ChangeStream, h *fnsync.Hand
 			f.retry.Add(1)
 			time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond) // backoff between attempts, not synchronization
 		}
-	}
-	if err := cs.Err(); err != nil && ctx.Err() == nil {
-		f.fail(err)
 	}
 }
 

@@ -55,19 +55,18 @@ func latencyPlot(path, workload string, rep *Report) (bool, error) {
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Legend.Top = false
 	p.Legend.Left = false
-	var lines []any
+	var lines []string
 	for _, r := range rep.Results {
 		if r.Workload != workload || len(r.Latencies) == 0 {
 			continue
 		}
-		pts := cdf(r.Latencies, 400)
-		lines = append(lines, fmt.Sprintf("%s (p99 %s ms)", r.Config, fmtNum(r.P99)), pts)
+		if err := addLine(p, rep.configIndex(r.Config), fmt.Sprintf("%s (p99 %s ms)", r.Config, fmtNum(r.P99)), cdf(r.Latencies, 400)); err != nil {
+			return false, err
+		}
+		lines = append(lines, r.Config)
 	}
 	if len(lines) == 0 {
 		return false, nil
-	}
-	if err := plotutil.AddLines(p, lines...); err != nil {
-		return false, err
 	}
 	p.Legend.Top = false
 	return true, p.Save(8*vg.Inch, 4.5*vg.Inch, path)
@@ -91,13 +90,14 @@ func throughputPlot(path string, rep *Report) error {
 	p := plot.New()
 	p.Title.Text = "Throughput per configuration (fan-out: derived writes/s)"
 	p.Y.Label.Text = "events per second (log scale)"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	// Bars start at 0, which a log axis cannot show: the bars are log10 of
+	// the value on a linear axis, labelled in powers of ten.
 	var names []string
 	for _, w := range rep.Workloads {
 		names = append(names, w.Name)
 	}
 	n := len(rep.Configs)
+	top := 1.0
 	width := vg.Points(float64(60) / float64(max(n, 1)) * 1.6)
 	for i, c := range rep.Configs {
 		vals := make(plotter.Values, len(rep.Workloads))
@@ -108,8 +108,9 @@ func throughputPlot(path string, rep *Report) error {
 				if w.Name == Fanout {
 					v = r.DerivedPerSec
 				}
-				vals[j] = math.Max(v, 1)
+				vals[j] = math.Log10(math.Max(v, 1))
 			}
+			top = math.Max(top, vals[j])
 		}
 		bars, err := plotter.NewBarChart(vals, width)
 		if err != nil {
@@ -123,6 +124,12 @@ func throughputPlot(path string, rep *Report) error {
 	}
 	p.Legend.Top = true
 	p.Legend.Left = true
+	p.Y.Min, p.Y.Max = 0, math.Ceil(top)
+	var ticks []plot.Tick
+	for k := 0; k <= int(math.Ceil(top)); k++ {
+		ticks = append(ticks, plot.Tick{Value: float64(k), Label: powerLabel(k)})
+	}
+	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
 	p.NominalX(names...)
 	return p.Save(8*vg.Inch, 4.5*vg.Inch, path)
 }
@@ -135,7 +142,7 @@ func memoryPlot(path string, rep *Report) (bool, error) {
 	p.X.Label.Text = "seconds since the relay started"
 	p.Y.Label.Text = "RSS (MiB)"
 	p.Y.Min = 0
-	var lines []any
+	var lines []string
 	for _, r := range rep.Results {
 		if r.Workload != Backlog || len(r.Memory) == 0 {
 			continue
@@ -144,13 +151,13 @@ func memoryPlot(path string, rep *Report) (bool, error) {
 		for _, s := range r.Memory {
 			pts = append(pts, plotter.XY{X: s.At, Y: float64(s.RSS) / (1 << 20)})
 		}
-		lines = append(lines, fmt.Sprintf("%s (idle %.0f MiB, peak %.0f MiB)", r.Config, mib(r.IdleRSS), mib(r.PeakRSS)), pts)
+		if err := addLine(p, rep.configIndex(r.Config), fmt.Sprintf("%s (idle %.0f MiB, peak %.0f MiB)", r.Config, mib(r.IdleRSS), mib(r.PeakRSS)), pts); err != nil {
+			return false, err
+		}
+		lines = append(lines, r.Config)
 	}
 	if len(lines) == 0 {
 		return false, nil
-	}
-	if err := plotutil.AddLines(p, lines...); err != nil {
-		return false, err
 	}
 	p.Legend.Top = false
 	p.Legend.Left = false
@@ -158,3 +165,38 @@ func memoryPlot(path string, rep *Report) (bool, error) {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func powerLabel(k int) string {
+	switch {
+	case k >= 6:
+		return fmt.Sprintf("%.0fM", math.Pow10(k-6))
+	case k >= 3:
+		return fmt.Sprintf("%.0fk", math.Pow10(k-3))
+	default:
+		return fmt.Sprintf("%.0f", math.Pow10(k))
+	}
+}
+
+// addLine draws a configuration's line in its own color and dashes, the
+// same in every figure.
+func addLine(p *plot.Plot, idx int, name string, pts plotter.XYs) error {
+	l, err := plotter.NewLine(pts)
+	if err != nil {
+		return err
+	}
+	l.Color = plotutil.Color(idx)
+	l.Dashes = plotutil.Dashes(idx)
+	l.Width = vg.Points(1.5)
+	p.Add(l)
+	p.Legend.Add(name, l)
+	return nil
+}
+
+func (r *Report) configIndex(name string) int {
+	for i, c := range r.Configs {
+		if c.Name == name {
+			return i
+		}
+	}
+	return len(r.Configs)
+}

@@ -19,15 +19,16 @@ import (
 // RouteSettings override the relay's defaults on every route; zero values
 // keep the defaults.
 type RouteSettings struct {
-	BatchSize   int
-	BatchWindow time.Duration
-	Concurrency int
+	BatchSize         int
+	BatchWindow       time.Duration
+	Concurrency       int
+	KeyEventsPerBatch int
 }
 
 // String renders the settings for the report.
 func (s RouteSettings) String() string {
 	if s == (RouteSettings{}) {
-		return "defaults (batchSize 100, batchWindow 0, concurrency 4)"
+		return "defaults (batchSize 100, batchWindow 0, concurrency 4, keyEventsPerBatch 1)"
 	}
 	var parts []string
 	if s.BatchSize > 0 {
@@ -38,6 +39,9 @@ func (s RouteSettings) String() string {
 	}
 	if s.Concurrency > 0 {
 		parts = append(parts, fmt.Sprintf("concurrency %d", s.Concurrency))
+	}
+	if s.KeyEventsPerBatch > 0 {
+		parts = append(parts, fmt.Sprintf("keyEventsPerBatch %d", s.KeyEventsPerBatch))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -85,6 +89,9 @@ func (r *RelayProc) config(httpAddr string) string {
 			}
 			if r.Routes.Concurrency > 0 {
 				fmt.Fprintf(&b, "    concurrency: %d\n", r.Routes.Concurrency)
+			}
+			if r.Routes.KeyEventsPerBatch > 0 {
+				fmt.Fprintf(&b, "    keyEventsPerBatch: %d\n", r.Routes.KeyEventsPerBatch)
 			}
 		}
 	}

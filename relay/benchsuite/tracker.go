@@ -67,6 +67,7 @@ type Tracker struct {
 	docAuthor  map[docKey]primitive.ObjectID
 	favArticle map[primitive.ObjectID]primitive.ObjectID // favorite -> article
 	docs       map[docKey]*docNeeds
+	gone       map[docKey]bool // deleted articles and comments (ids are never reused)
 
 	latencies      []time.Duration
 	labels         []string
@@ -78,6 +79,7 @@ type Tracker struct {
 	firstSource    time.Time
 	lastSource     time.Time
 	lastResolve    time.Time
+	lastDerived    time.Time
 	lastProgress   time.Time
 	fenceSeen      string
 	lastEventWall  time.Time
@@ -94,6 +96,7 @@ func NewTracker(ds *conduit.Dataset) *Tracker {
 		docAuthor:  map[docKey]primitive.ObjectID{},
 		favArticle: make(map[primitive.ObjectID]primitive.ObjectID, len(ds.Favorites)),
 		docs:       map[docKey]*docNeeds{},
+		gone:       map[docKey]bool{},
 	}
 	for _, a := range ds.Articles {
 		t.setAuthor(docKey{'a', a.ID}, a.AuthorID, true)
@@ -153,6 +156,7 @@ func (t *Tracker) Observe(ev bson.Raw) {
 	}
 	if op == "update" && (coll == conduit.CollArticles || coll == conduit.CollComments) && derived.OnlyDerived(coll, ev) {
 		t.derivedEvents++
+		t.lastDerived = wall
 		t.derivedWrite(docKey{coll[0], id}, ev.Lookup("updateDescription", "updatedFields"), ct, wall)
 		return
 	}
@@ -168,6 +172,9 @@ func (t *Tracker) Observe(ev bson.Raw) {
 	var targets []docKey
 	var kinds []needKind
 	add := func(k docKey, kind needKind) {
+		if t.gone[k] {
+			return // deleted before this write: nothing will be written to it
+		}
 		targets = append(targets, k)
 		kinds = append(kinds, kind)
 	}
@@ -236,6 +243,7 @@ func (t *Tracker) Observe(ev bson.Raw) {
 				add(k, needAuthor)
 			}
 		case "delete":
+			t.gone[k] = true
 			t.dropDoc(k, wall)
 			t.setAuthor(k, primitive.NilObjectID, false)
 		}
@@ -433,6 +441,7 @@ type Progress struct {
 	FirstSource   time.Time
 	LastSource    time.Time
 	LastResolve   time.Time
+	LastDerived   time.Time
 	LastProgress  time.Time
 	LastEventWall time.Time
 	Fence         string
@@ -445,7 +454,7 @@ func (t *Tracker) Progress() Progress {
 	defer t.mu.Unlock()
 	return Progress{SourceEvents: t.sourceEvents, DerivedEvents: t.derivedEvents, Open: t.open,
 		Resolved: len(t.latencies), Untracked: t.untracked, Dropped: t.dropped,
-		FirstSource: t.firstSource, LastSource: t.lastSource, LastResolve: t.lastResolve,
+		FirstSource: t.firstSource, LastSource: t.lastSource, LastResolve: t.lastResolve, LastDerived: t.lastDerived,
 		LastProgress: t.lastProgress, LastEventWall: t.lastEventWall, Fence: t.fenceSeen, Err: t.watchErr}
 }
 

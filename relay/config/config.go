@@ -114,6 +114,9 @@ type Stream struct {
 	// SplitLargeEvents requests $changeStreamSplitLargeEvent when the
 	// server supports it (7.0+, 6.0.9+). Default true.
 	SplitLargeEvents *bool `yaml:"splitLargeEvents"`
+	// BatchSize bounds the events per getMore, and so what the driver
+	// buffers. Default 1000.
+	BatchSize int `yaml:"batchSize"`
 }
 
 // Repair configures the function run on history loss and initial sync.
@@ -216,6 +219,7 @@ func (c *Config) SetDefaults() {
 	setDuration(&c.Stream.ReopenBackoff, 500*time.Millisecond)
 	setDuration(&c.Stream.ReopenMaxBackoff, 30*time.Second)
 	setBool(&c.Stream.SplitLargeEvents, true)
+	setInt(&c.Stream.BatchSize, 1000)
 	setString(&c.Repair.Function, "repair")
 	setDuration(&c.Repair.Timeout, 900*time.Second)
 	setString(&c.InitialSync, InitialSyncRepair)

@@ -64,6 +64,7 @@ func (c *Config) Validate() error {
 	}
 	v.duration("stream.maxAwaitTime", c.Stream.MaxAwaitTime, 10*time.Millisecond, time.Minute)
 	v.duration("stream.reopenBackoff", c.Stream.ReopenBackoff, time.Millisecond, time.Minute)
+	v.intRange("stream.batchSize", c.Stream.BatchSize, 1, 100000)
 	if c.Stream.ReopenMaxBackoff < c.Stream.ReopenBackoff {
 		v.add("stream.reopenMaxBackoff", "must be at least stream.reopenBackoff")
 	}

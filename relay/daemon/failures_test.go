@@ -184,3 +184,53 @@ func TestPayloadSplitAndOversizedEvent(t *testing.T) {
 	require.Contains(t, letter["reason"], "exceeds maxPayloadBytes 8192")
 	require.EqualValues(t, 1000, letter["event"].(bson.M)["documentKey"].(bson.M)["_id"])
 }
+
+// An event over 16 MB arrives split, is reassembled, and, larger than any
+// invocation may be, is dead-lettered with the reason; later events of the
+// same document still flow.
+func TestEventOver16MBIsDeadLetteredWithReason(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: writes 9 MB documents")
+	}
+	e := newEnv(t)
+	ctx := t.Context()
+	require.NoError(t, e.db.RunCommand(ctx, bson.D{{Key: "create", Value: "users"},
+		{Key: "changeStreamPreAndPostImages", Value: bson.D{{Key: "enabled", Value: true}}}}).Err())
+	users := e.db.Collection("users")
+	_, err := users.InsertOne(ctx, bson.D{{Key: "_id", Value: 1}, {Key: "bio", Value: strings.Repeat("a", 9<<20)}})
+	require.NoError(t, err)
+	cfg := e.config()
+	usersOnly(cfg)
+	cfg.Routes[0].FullDocument = config.FullDocumentWhenAvailable
+	_, stop := e.start(t, cfg)
+	_, err = users.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "bio", Value: strings.Repeat("b", 9<<20)}}}})
+	require.NoError(t, err)
+	// its pre-image is still 9 MB: too large as well, but under 15 MB it is kept
+	_, err = users.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "bio", Value: "short"}}}})
+	require.NoError(t, err)
+	_, err = users.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "bio", Value: "shorter"}}}})
+	require.NoError(t, err)
+	relaytest.Eventually(t, 30*time.Second, func() bool { return countLetters(t, e) == 2 }, "the huge events are dead-lettered")
+	cur, err := e.db.Collection("_relay_deadletters").Find(ctx, bson.D{})
+	require.NoError(t, err)
+	var letters []bson.M
+	require.NoError(t, cur.All(ctx, &letters))
+	omitted := 0
+	for _, l := range letters {
+		require.Contains(t, l["reason"], "exceeds maxPayloadBytes")
+		if l["eventOmitted"] == true {
+			omitted++
+			require.Greater(t, l["eventBytes"], int32(16<<20))
+		}
+	}
+	require.Equal(t, 1, omitted, "the event over 15 MB is not kept in its letter")
+	relaytest.Eventually(t, 30*time.Second, func() bool {
+		for _, r := range e.rec.Events("users") {
+			if r.Op == "update" && strings.Contains(string(r.Event), `"shorter"`) {
+				return true
+			}
+		}
+		return false
+	}, "the next event of the document flows")
+	require.NoError(t, stop())
+}

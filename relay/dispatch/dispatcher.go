@@ -100,7 +100,8 @@ type Dispatcher struct {
 
 // New creates a dispatcher delivering through d. onDone is called (from
 // the dispatcher's goroutine) for every event handled or dead-lettered, in
-// no particular order across keys. m and log may be nil.
+// no particular order across keys. m and log may be nil; log should carry
+// the route.
 func New(cfg Config, d deliver.Deliverer, dead DeadLetterer, onDone func(*change.Event), m *metrics.Metrics, log *slog.Logger) *Dispatcher {
 	cfg.setDefaults()
 	if log == nil {

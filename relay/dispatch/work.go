@@ -87,7 +87,7 @@ func (d *Dispatcher) failed(ctx context.Context, out *settled, key string, rest 
 		if f.Kind == deliver.KindThrottled {
 			delay = max(delay, f.RetryAfter)
 		}
-		d.log.Debug("retrying event", "route", d.cfg.Route, "event", ev.ID, "attempt", ev.Tries, "delay", delay, "error", f.Error())
+		d.log.Debug("retrying event", "event", ev.ID, "attempt", ev.Tries, "delay", delay, "error", f.Error())
 		if d.metrics != nil {
 			d.metrics.EventsRetried.WithLabelValues(d.cfg.Route, string(f.Kind)).Inc()
 		}
@@ -98,7 +98,7 @@ func (d *Dispatcher) failed(ctx context.Context, out *settled, key string, rest 
 		out.requeue[key] = requeue{events: rest}
 		return
 	}
-	d.log.Error("event dead-lettered", "route", d.cfg.Route, "function", d.cfg.Function, "event", ev.ID, "reason", reason)
+	d.log.Error("event dead-lettered", "function", d.cfg.Function, "event", ev.ID, "reason", reason)
 	if d.metrics != nil {
 		d.metrics.EventsDeadLettered.WithLabelValues(d.cfg.Route, string(f.Kind)).Inc()
 	}
@@ -117,7 +117,7 @@ func (d *Dispatcher) deadLetter(ctx context.Context, ev *change.Event, reason st
 		if err == nil {
 			return nil
 		}
-		d.log.Warn("dead-letter write failed", "route", d.cfg.Route, "event", ev.ID, "error", err)
+		d.log.Warn("dead-letter write failed", "event", ev.ID, "error", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -52,11 +52,11 @@ type Route struct {
 
 // New builds route r of cfg, starting at start.
 func New(cfg *config.Config, r config.Route, deps Deps, start checkpoint.Position) *Route {
-	log := deps.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	base := deps.Log
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("route", r.Name)
+	log := base.With("route", r.Name)
 	p := &Route{cfg: r, metrics: deps.Metrics, log: log, start: start}
 	p.tracker = checkpoint.NewTracker(start)
 	core := &deliver.Envelope{Invoker: deps.Invoker, Database: cfg.MongoDB.Database, Timeout: config.HTTPTimeout(r.FunctionTimeout)}
@@ -73,10 +73,11 @@ func New(cfg *config.Config, r config.Route, deps Deps, start checkpoint.Positio
 		FullDocument: r.FullDocument, FullDocumentBeforeChange: beforeChange(r.FullDocumentBeforeChange),
 		MaxAwaitTime: cfg.Stream.MaxAwaitTime, ReopenBackoff: cfg.Stream.ReopenBackoff, ReopenMaxBackoff: cfg.Stream.ReopenMaxBackoff,
 		SplitLargeEvents: cfg.Stream.SplitLargeEvents == nil || *cfg.Stream.SplitLargeEvents,
-	}, deps.DB, p, deps.HistoryLost, deps.Metrics, log)
+		BatchSize:        cfg.Stream.BatchSize,
+	}, deps.DB, p, deps.HistoryLost, deps.Metrics, base)
 	p.writer = &checkpoint.Writer{
 		Store: deps.Checkpoints, Route: r.Name, Epoch: deps.Epoch, Owner: deps.Owner, Tracker: p.tracker,
-		Interval: cfg.Checkpoint.Interval, Metrics: deps.Metrics, Log: log,
+		Interval: cfg.Checkpoint.Interval, Metrics: deps.Metrics, Log: base,
 	}
 	return p
 }

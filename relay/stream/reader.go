@@ -46,6 +46,9 @@ type Config struct {
 	// SplitLargeEvents asks for $changeStreamSplitLargeEvent when the
 	// server supports it.
 	SplitLargeEvents bool
+	// BatchSize bounds the events per getMore (default 1000), and so the
+	// driver's buffer: a backlog is read in pieces as the queues drain.
+	BatchSize int
 }
 
 // Reader reads one route's change stream.
@@ -61,6 +64,9 @@ type Reader struct {
 
 // New creates a reader of cfg.Collection in db. m and log may be nil.
 func New(cfg Config, db *mongo.Database, sink Sink, onLost HistoryLost, m *metrics.Metrics, log *slog.Logger) *Reader {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
 	if cfg.MaxAwaitTime <= 0 {
 		cfg.MaxAwaitTime = time.Second
 	}
@@ -246,7 +252,7 @@ func (r *Reader) pipeline() mongo.Pipeline {
 }
 
 func (r *Reader) options(pos checkpoint.Position) *options.ChangeStreamOptions {
-	o := options.ChangeStream().SetMaxAwaitTime(r.cfg.MaxAwaitTime)
+	o := options.ChangeStream().SetMaxAwaitTime(r.cfg.MaxAwaitTime).SetBatchSize(int32(r.cfg.BatchSize))
 	if r.cfg.FullDocument != "" {
 		o.SetFullDocument(options.FullDocument(r.cfg.FullDocument))
 	}

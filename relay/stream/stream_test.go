@@ -24,6 +24,7 @@ type sink struct {
 	mu        sync.Mutex
 	ids       []int32
 	ops       []string
+	raws      []bson.Raw
 	positions []checkpoint.Position
 }
 
@@ -31,6 +32,7 @@ func (s *sink) Event(_ context.Context, raw bson.Raw) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ops = append(s.ops, raw.Lookup("operationType").StringValue())
+	s.raws = append(s.raws, raw)
 	if v, ok := raw.Lookup("documentKey", "_id").Int32OK(); ok {
 		s.ids = append(s.ids, v)
 	}

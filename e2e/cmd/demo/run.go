@@ -72,7 +72,9 @@ func run(ctx context.Context, cfg config, out *printer) (err error) {
 	}
 
 	out.Step("starting the relay")
-	relay, err := st.StartRelay(ctx, stack.RelayConfig{Name: "relay"})
+	readyCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	relay, err := st.StartRelayReady(readyCtx, stack.RelayConfig{Name: "relay"})
 	if err != nil {
 		return err
 	}
@@ -82,11 +84,6 @@ func run(ctx context.Context, cfg config, out *printer) (err error) {
 			out.Line("relay: %v", serr)
 		}
 	}()
-	readyCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := relay.WaitReady(readyCtx); err != nil {
-		return err
-	}
 	out.Line("relay pid %d ready (initial sync by repair done); metrics on http://%s/metrics", relay.PID(), relay.HTTPAddr)
 
 	g, err := conduit.NewGenerator(ds, conduit.WorkloadConfig{

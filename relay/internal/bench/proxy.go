@@ -133,6 +133,17 @@ func (p *Proxy) WaitFor(n int) <-chan struct{} {
 	return ch
 }
 
+// Arrived returns the ids of the events that arrived.
+func (p *Proxy) Arrived() map[string]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]bool, len(p.arrived))
+	for k := range p.arrived {
+		out[k] = true
+	}
+	return out
+}
+
 // Stats summarizes what arrived.
 type Stats struct {
 	Events      int

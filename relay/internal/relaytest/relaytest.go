@@ -60,7 +60,7 @@ func (r *Recorder) Handler(function string, fail func(Received) error) lambdafak
 	return lambdafake.PerEvent(func(_ context.Context, id string, ev json.RawMessage) error {
 		rec := Received{Function: function, ID: id, At: time.Now(), Event: ev}
 		var probe struct {
-			Op  string `json:"operationType"`
+			Op  string                `json:"operationType"`
 			NS  struct{ Coll string } `json:"ns"`
 			Key struct {
 				ID json.RawMessage `json:"_id"`
@@ -114,4 +114,3 @@ func Eventually(t testing.TB, d time.Duration, cond func() bool, msg string, arg
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
