@@ -101,3 +101,17 @@ func machine() string {
 	}
 	return fmt.Sprintf("%s%s", model, mem)
 }
+
+// loadAverage is the 1-minute load average (other work on the machine).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}

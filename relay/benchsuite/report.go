@@ -173,7 +173,8 @@ func (r *Report) Markdown(plots []string) string {
 			fmt.Fprintf(&b, "![%s](%s)\n\n", strings.TrimSuffix(p, ".png"), p)
 		}
 	}
-	b.WriteString("## Details\n\n| workload | config | timed / untracked / dropped / open | derived writes | invocations by function | top DB commands | Lambda errors / throttles |\n| --- | --- | --- | ---: | --- | --- | --- |\n")
+	b.WriteString("## Details\n\nTimed / untracked / dropped / open: source events whose convergence was timed; events with no derived field to watch; events whose target was deleted first; events still open at the end. p99 by source: the timed writes of each source collection (n). Load: the machine's 1-minute load average at the start and the end of the run (other work shares the 2 cores).\n\n")
+	b.WriteString("| workload | config | timed / untracked / dropped / open | p99 ms by source (n) | derived writes | invocations by function | top DB commands | Lambda errors / throttles | load |\n| --- | --- | --- | --- | ---: | --- | --- | --- | --- |\n")
 	for _, res := range r.Results {
 		var fns []string
 		for _, n := range []string{"users", "articles", "comments", "favorites"} {
@@ -184,8 +185,14 @@ func (r *Report) Markdown(plots []string) string {
 		if res.HandlerCalls > 0 {
 			fns = append(fns, fmt.Sprintf("in-process calls %d", res.HandlerCalls))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d / %d / %d / %d | %d | %s | %s | %d / %d |\n", res.Workload, res.Config,
-			res.Tracked, res.Untracked, res.Dropped, res.Unresolved, res.DerivedWrites, strings.Join(fns, ", "), res.TopCommands, res.LambdaErrors, res.Throttles)
+		var by []string
+		for _, l := range []string{"user", "article", "comment", "favorite"} {
+			if v, ok := res.BySource[l]; ok {
+				by = append(by, fmt.Sprintf("%s %s (%d)", l, fmtNum(v.P99), v.N))
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d / %d / %d / %d | %s | %d | %s | %s | %d / %d | %.1f → %.1f |\n", res.Workload, res.Config,
+			res.Tracked, res.Untracked, res.Dropped, res.Unresolved, strings.Join(by, ", "), res.DerivedWrites, strings.Join(fns, ", "), res.TopCommands, res.LambdaErrors, res.Throttles, res.Load[0], res.Load[1])
 	}
 	b.WriteString("\n")
 	for _, n := range r.Notes {

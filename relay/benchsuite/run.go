@@ -94,7 +94,17 @@ type Result struct {
 	TimedOut  bool   `json:"timedOut"`
 	Error     string `json:"error,omitempty"`
 
+	BySource map[string]LatencySummary `json:"latencyBySource"`
+	Load     [2]float64                `json:"loadAverage1m"` // at the start and the end of the run
+
 	Latencies []float64 `json:"-"` // ms, for the plots
+}
+
+// LatencySummary is the latency of the writes of one source collection.
+type LatencySummary struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50ms"`
+	P99 float64 `json:"p99ms"`
 }
 
 // Runner runs configurations against workloads on one Env.
@@ -155,6 +165,7 @@ func (r *Runner) Run(ctx context.Context, spec ConfigSpec, w Workload) Result {
 func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Result) error {
 	tag := fmt.Sprintf("[%s/%s]", w.Name, spec.Name)
 	t0 := time.Now()
+	res.Load[0] = loadAverage()
 	if err := r.Env.Reset(ctx, r.Dataset); err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
@@ -266,8 +277,17 @@ func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Resu
 	started = false
 
 	p := tr.Progress()
+	res.Load[1] = loadAverage()
 	lat, labels := tr.Latencies()
-	_ = labels
+	byLabel := map[string][]float64{}
+	for i, d := range lat {
+		byLabel[labels[i]] = append(byLabel[labels[i]], float64(d)/float64(time.Millisecond))
+	}
+	res.BySource = map[string]LatencySummary{}
+	for l, v := range byLabel {
+		slices.Sort(v)
+		res.BySource[l] = LatencySummary{N: len(v), P50: quantile(v, 0.5), P99: quantile(v, 0.99)}
+	}
 	res.Events, res.DerivedWrites, res.Tracked = p.SourceEvents, p.DerivedEvents, p.Resolved
 	res.Untracked, res.Dropped = p.Untracked, p.Dropped
 	start := p.FirstSource

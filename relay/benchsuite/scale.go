@@ -38,17 +38,17 @@ type Scale struct {
 var Scales = map[string]Scale{
 	// tiny: the go test -bench variant.
 	"tiny": {Name: "tiny", Users: 400, Articles: 1000, Comments: 2000, Favorites: 2000,
-		HeavyUsers: 1, HeavyComments: 200, SteadyOps: 300, SteadyRate: 60,
+		HeavyUsers: 1, HeavyComments: 200, SteadyOps: 300, SteadyRate: 30,
 		StormEvents: 1000, HotArticles: 3, FanoutRenames: 2, BacklogEvents: 2000,
 		RunTimeout: 3 * time.Minute, HostConcurrency: 4, Retention: 200_000},
 	// small: `make bench BENCH_SCALE=small`, a few minutes on 2 cores.
 	"small": {Name: "small", Users: 1000, Articles: 3000, Comments: 6000, Favorites: 6000,
-		HeavyUsers: 2, HeavyComments: 500, SteadyOps: 900, SteadyRate: 60,
+		HeavyUsers: 2, HeavyComments: 500, SteadyOps: 900, SteadyRate: 30,
 		StormEvents: 2000, HotArticles: 3, FanoutRenames: 2, BacklogEvents: 5000,
 		RunTimeout: 5 * time.Minute, HostConcurrency: 4, Retention: 300_000},
 	// full: the issue's sizes (storm of 10,000, backlog of 100,000).
 	"full": {Name: "full", Users: 5000, Articles: 20000, Comments: 40000, Favorites: 40000,
-		HeavyUsers: 3, HeavyComments: 2000, SteadyOps: 4800, SteadyRate: 80,
+		HeavyUsers: 3, HeavyComments: 2000, SteadyOps: 4800, SteadyRate: 40,
 		StormEvents: 10000, HotArticles: 3, FanoutRenames: 2, BacklogEvents: 100000,
 		RunTimeout: 20 * time.Minute, HostConcurrency: 4, Retention: 1_500_000},
 }
