@@ -158,7 +158,7 @@ relay:
 ## write-to-invocation latency of the default relay vs a naive one, and RSS with a backlog
 ## (figures in relay/README.md). RELAYBENCH_FLAGS passes flags to relaybench.
 bench-relay:
-	cd relay && $(GO) test -run '^$$' -bench . -benchtime 2x ./...
+	cd relay && $(GO) test -run '^$$' -bench . -benchtime 2x ./dispatch/ ./internal/bench/
 	$(GO) run ./relay/cmd/relaybench $(RELAYBENCH_FLAGS)
 
 # --- The benchmark suite (relay/benchsuite/README.md) ---

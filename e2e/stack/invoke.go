@@ -88,9 +88,9 @@ func (s *Stack) Repair(ctx context.Context, dryRun bool) (RepairReport, []byte, 
 }
 
 // HostStats reads the local Lambda host's /_host/stats: invocations per
-// function. It fails on other targets.
+// function. It fails on LocalStack.
 func (s *Stack) HostStats(ctx context.Context) (map[string]FunctionStats, error) {
-	if s.Target != TargetLocal {
+	if s.Target == TargetLocalStack {
 		return nil, fmt.Errorf("stack: no host stats on %s", s.Target)
 	}
 	body, err := harness.Get(ctx, s.LambdaEndpoint+"/_host/stats")

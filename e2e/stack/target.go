@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -251,7 +252,8 @@ func startDevstackProcess(cfg Config, binDir string) (*harness.Process, error) {
 	return harness.Start(harness.Spec{
 		Name: "devstack", Path: cfg.Bins.Devstack,
 		Args: []string{"--mongo-addr", "127.0.0.1:0", "--lambda-addr", "127.0.0.1:0",
-			"--bin-dir", binDir, "--skip-build", "--quiet", "--log-dir", filepath.Join(cfg.LogDir, "functions")},
+			"--bin-dir", binDir, "--skip-build", "--quiet", "--log-dir", filepath.Join(cfg.LogDir, "functions"),
+			"--concurrency", fmt.Sprint(cmp.Or(cfg.Concurrency, 2))},
 		Env:     []string{"AWS_LAMBDA_RIE=" + cfg.Bins.RIE},
 		LogFile: filepath.Join(cfg.LogDir, "devstack.log"),
 	})

@@ -3,8 +3,8 @@ package benchsuite
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"sync/atomic"
 	"time"

@@ -33,14 +33,14 @@ func run(ctx context.Context, cfg config, out *printer) (err error) {
 		_ = os.RemoveAll(logDir)
 	}()
 
-	out.Step("building the relay, the functions, mongolocal and the local Lambda host")
+	out.Step("building the relay, the functions, mongolocal, the local Lambda host and the devstack command")
 	bins, err := buildOrReuse(ctx, cfg, logDir, out)
 	if err != nil {
 		return err
 	}
 
-	out.Step("starting mongolocal and the local Lambda host")
-	st, err := stack.StartLocal(ctx, stack.Config{Bins: bins, LogDir: logDir, Concurrency: 4})
+	out.Step("starting the Docker-free stack (the devstack command: mongolocal, the local Lambda host, the functions)")
+	st, err := stack.StartDevstack(ctx, stack.Config{Bins: bins, LogDir: logDir, Concurrency: 4})
 	if err != nil {
 		return err
 	}
