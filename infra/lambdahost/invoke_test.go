@@ -223,7 +223,7 @@ func TestTimeoutIsAnUnhandledError(t *testing.T) {
 	start := time.Now()
 	out := invoke(t, c, "slow", map[string]any{"op": "sleep", "ms": 5000})
 	assert.Less(t, time.Since(start), 4*time.Second)
-	require.NotNil(t, out.FunctionError)
+	require.NotNil(t, out.FunctionError, "payload: %s", out.Payload)
 	assert.Equal(t, "Unhandled", *out.FunctionError)
 	e := decode[lambdaError](t, out.Payload)
 	assert.Equal(t, "Sandbox.Timedout", e.ErrorType)
