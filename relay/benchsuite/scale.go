@@ -48,9 +48,9 @@ var Scales = map[string]Scale{
 		RunTimeout: 5 * time.Minute, HostConcurrency: 4, Retention: 300_000},
 	// full: the sizes (storm of 10,000, backlog of 100,000).
 	"full": {Name: "full", Users: 5000, Articles: 20000, Comments: 40000, Favorites: 40000,
-		HeavyUsers: 3, HeavyComments: 2000, SteadyOps: 4800, SteadyRate: 40,
+		HeavyUsers: 3, HeavyComments: 2000, SteadyOps: 1500, SteadyRate: 15,
 		StormEvents: 10000, HotArticles: 3, FanoutRenames: 2, BacklogEvents: 100000,
-		RunTimeout: 20 * time.Minute, HostConcurrency: 4, Retention: 1_500_000},
+		RunTimeout: 30 * time.Minute, HostConcurrency: 4, Retention: 1_500_000},
 }
 
 // LookupScale returns a predefined scale by name.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 )
 
@@ -21,6 +22,26 @@ type SuiteConfig struct {
 	Progress  io.Writer
 }
 
+// Validate names the first bad setting.
+func (c SuiteConfig) Validate() error {
+	switch {
+	case c.Scale.Name == "":
+		return fmt.Errorf("benchsuite: Scale is required")
+	case len(c.Configs) == 0:
+		return fmt.Errorf("benchsuite: Configs: none")
+	case len(c.Workloads) == 0:
+		return fmt.Errorf("benchsuite: Workloads: none")
+	case c.OutDir == "":
+		return fmt.Errorf("benchsuite: OutDir is required")
+	}
+	for _, w := range c.Workloads {
+		if !slices.Contains(Workloads, w) {
+			return fmt.Errorf("benchsuite: Workloads: unknown %q (%v)", w, Workloads)
+		}
+	}
+	return nil
+}
+
 // RunSuite starts the stack, runs every configuration on every workload
 // (same data set, same scripts) and writes the report into OutDir.
 func RunSuite(ctx context.Context, cfg SuiteConfig) (*Report, error) {
@@ -28,6 +49,9 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*Report, error) {
 		if cfg.Progress != nil {
 			fmt.Fprintf(cfg.Progress, format+"\n", args...)
 		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	started := time.Now()
 	rep := &Report{Scale: cfg.Scale, Machine: fmt.Sprintf("%d CPUs, %s", runtime.NumCPU(), machine()), GoVersion: runtime.Version(), Started: started}
@@ -87,6 +111,13 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*Report, error) {
 		}
 	}
 	rep.Duration = time.Since(started).Seconds()
+	var load float64
+	for _, r := range rep.Results {
+		load += (r.Load[0] + r.Load[1]) / 2
+	}
+	if n := len(rep.Results); n > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("The machine's 1-minute load average during the runs was %.1f on average on %d CPUs: other work shared the machine, so absolute figures are noisy; the configurations ran one after the other, interleaved per workload, so they saw similar conditions.", load/float64(n), runtime.NumCPU()))
+	}
 	rep.Notes = append(rep.Notes,
 		"Latencies use the server's wallTime on both ends (millisecond resolution).",
 		"Writes with no derived field to watch (an article body edit, a comment delete, a favorite's other fields) count as events but are not timed; retags and article deletes are not timed either (the tags collection carries no version stamp), but their convergence is part of the final invariant check.",

@@ -41,3 +41,8 @@ type MemSample struct {
 	At  float64 `json:"t"`   // seconds since the process started
 	RSS int64   `json:"rss"` // bytes
 }
+
+var (
+	_ SUT = (*Floor)(nil)
+	_ SUT = (*RelayProc)(nil)
+)

@@ -27,6 +27,17 @@ func EventPosition(ev *change.Event) Position {
 	return Position{Token: ev.Token, ClusterTime: ev.ClusterTime, Time: change.Time(ev.ClusterTime)}
 }
 
+// RawPosition is the position just after a change event as read.
+func RawPosition(ev bson.Raw) Position {
+	token, _ := ev.Lookup("_id").DocumentOK()
+	p := TokenPosition(token, time.Now())
+	if t, i, ok := ev.Lookup("clusterTime").TimestampOK(); ok {
+		p.ClusterTime = primitive.Timestamp{T: t, I: i}
+		p.Time = change.Time(p.ClusterTime)
+	}
+	return p
+}
+
 // TokenPosition is the position after a token that is not an event (a
 // postBatchResumeToken); its time is decoded from the token, else now.
 func TokenPosition(token bson.Raw, now time.Time) Position {

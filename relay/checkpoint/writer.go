@@ -16,6 +16,10 @@ type Saver interface {
 	Save(ctx context.Context, rec Record) error
 }
 
+// timeGranularity is how far the position's time alone (an idle stream at
+// its head) must move before it is stored again.
+const timeGranularity = 5 * time.Second
+
 // Writer stores a route's safe position every Interval (when it moved, or
 // at least every Heartbeat so that the status stays fresh).
 type Writer struct {
@@ -65,7 +69,8 @@ func (w *Writer) Flush(ctx context.Context, force bool) error {
 		Epoch: w.Epoch, Owner: w.Owner, UpdatedAt: time.Now().UTC(), InFlight: w.Tracker.Pending(),
 	}
 	w.mu.Lock()
-	same := bytes.Equal(rec.Token, w.saved.Token) && rec.ClusterTime == w.saved.ClusterTime && rec.InFlight == w.saved.InFlight
+	same := bytes.Equal(rec.Token, w.saved.Token) && rec.ClusterTime == w.saved.ClusterTime && rec.InFlight == w.saved.InFlight &&
+		rec.Time.Sub(w.saved.Time) < timeGranularity
 	fresh := time.Since(w.savedAt) < w.Heartbeat
 	w.mu.Unlock()
 	if same && fresh && !force {
@@ -94,11 +99,11 @@ func (w *Writer) Flush(ctx context.Context, force bool) error {
 	return nil
 }
 
-// CheckpointTime is the cluster time of the last stored position.
+// CheckpointTime is the time of the route's latest safe position (stored
+// within one Interval): the cluster time of the last done event, or, for
+// an idle stream at its head, when the head was last seen.
 func (w *Writer) CheckpointTime() time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.saved.Time
+	return w.Tracker.Safe().Time
 }
 
 // CheckpointWritten is when the position was last stored.

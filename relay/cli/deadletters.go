@@ -76,7 +76,15 @@ func deadLettersReplay(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	results, err := deadletter.NewStore(db, cfg.DeadLetter.Collection, nil).Replay(ctx, deadletter.Filter{Route: *route, ID: *id, All: *all}, d)
+	// The route's function as configured now (the usual flow is: fix, then
+	// replay); the stored name only when the route no longer exists.
+	function := func(l deadletter.Letter) string {
+		if r, ok := cfg.Route(l.Route); ok {
+			return cfg.FunctionName(r.Function)
+		}
+		return l.Function
+	}
+	results, err := deadletter.NewStore(db, cfg.DeadLetter.Collection, nil).Replay(ctx, deadletter.Filter{Route: *route, ID: *id, All: *all}, d, function)
 	failed := 0
 	for _, r := range results {
 		if r.Err != nil {
@@ -84,7 +92,7 @@ func deadLettersReplay(ctx context.Context, args []string, env Env) error {
 			fmt.Fprintf(env.Stdout, "FAILED %s: %v\n", r.Letter.ID, r.Err)
 			continue
 		}
-		fmt.Fprintf(env.Stdout, "replayed %s\n", r.Letter.ID)
+		fmt.Fprintf(env.Stdout, "replayed %s (function %s)\n", r.Letter.ID, r.Letter.Function)
 	}
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -233,4 +234,28 @@ func TestEventOver16MBIsDeadLetteredWithReason(t *testing.T) {
 		return false
 	}, "the next event of the document flows")
 	require.NoError(t, stop())
+}
+
+// The usual flow: the route named a wrong function, its events died; fix
+// the configuration, replay: the letters go to the route's function now.
+func TestReplayUsesTheRoutesCurrentFunction(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	usersOnly(cfg)
+	cfg.Routes[0].Function = "missing"
+	cfg.Routes[0].MaxAttempts = 2
+	_, stop := e.start(t, cfg)
+	insertUsers(t, e, 0, 3)
+	relaytest.Eventually(t, 15*time.Second, func() bool { return countLetters(t, e) == 3 }, "letters")
+	require.NoError(t, stop())
+
+	path := t.TempDir() + "/relay.yaml"
+	require.NoError(t, os.WriteFile(path, []byte("routes: [{name: users, collection: users, function: users}]\n"), 0o600))
+	var out, errOut bytes.Buffer
+	envs := map[string]string{"MONGODB_URI": e.uri, "MONGODB_DATABASE": e.db.Name(), "LAMBDA_ENDPOINT": e.fake.URL()}
+	code := cli.Main(t.Context(), []string{"deadletters", "replay", "-config", path}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return envs[k] }})
+	require.Equal(t, 0, code, out.String()+errOut.String())
+	require.Contains(t, out.String(), "3 replayed, 0 failed")
+	require.Contains(t, out.String(), "(function users)")
+	require.Len(t, e.rec.IDs("users"), 3)
 }

@@ -5,10 +5,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -41,8 +45,11 @@ func TestGracefulShutdownFinishesInFlightWork(t *testing.T) {
 	usersOnly(cfg)
 	cfg.Routes[0].Concurrency = 2
 	cfg.Routes[0].BatchSize = 3
-	_, stop := e.start(t, cfg)
+	d, stop := e.start(t, cfg)
 	insertUsers(t, e, 0, 10)
+	relaytest.Eventually(t, 10*time.Second, func() bool {
+		return testutil.ToFloat64(d.Metrics().EventsRead.WithLabelValues("users")) == 10
+	}, "events not read")
 	relaytest.Eventually(t, 10*time.Second, func() bool { return started.Load() > 0 }, "no invocation started")
 	begin := time.Now()
 	require.NoError(t, stop(), "graceful shutdown returns nil (exit 0)")
@@ -181,8 +188,9 @@ func TestOperationsEndpointsAndStatus(t *testing.T) {
 	}, "skipped metric")
 	relaytest.Eventually(t, 5*time.Second, func() bool {
 		_, m := get("/metrics")
-		return bytes.Contains([]byte(m), []byte(`relay_lag_seconds{route="users"}`))
-	}, "lag metric")
+		return bytes.Contains([]byte(m), []byte(`relay_lag_seconds{route="users"}`)) &&
+			bytes.Contains([]byte(m), []byte(`relay_checkpoint_age_seconds{route="users"}`))
+	}, "lag and checkpoint age metrics")
 	_, m := get("/metrics")
 	for _, want := range []string{
 		`relay_events_read_total{route="users"} 3`,
@@ -194,8 +202,17 @@ func TestOperationsEndpointsAndStatus(t *testing.T) {
 		`relay_in_flight_events{route="users"} 0`,
 		`relay_lease_held 1`,
 	} {
-		require.Contains(t, m, want)
+		require.True(t, strings.Contains(m, want), "metrics lack %s", want)
 	}
+
+	// an idle route at the head of its stream has ~no lag, however long it idles
+	time.Sleep(1500 * time.Millisecond)
+	_, m = get("/metrics")
+	lag := regexp.MustCompile(`relay_lag_seconds\{route="favorites"\} (\S+)`).FindStringSubmatch(m)
+	require.NotNil(t, lag)
+	v, err := strconv.ParseFloat(lag[1], 64)
+	require.NoError(t, err)
+	require.Less(t, v, 1.0, "idle lag")
 
 	var out, errOut bytes.Buffer
 	envs := map[string]string{"MONGODB_URI": e.uri, "MONGODB_DATABASE": e.db.Name()}

@@ -17,18 +17,23 @@ type Result struct {
 
 // Replay re-drives the letters f selects, one invocation each, in the
 // order they were dead-lettered, and marks those the function handled.
-// Functions converge from current state, so an old event replayed after
-// newer ones does no harm.
-func (s *Store) Replay(ctx context.Context, f Filter, d deliver.Deliverer) ([]Result, error) {
+// function names the function to invoke for a letter (the route's current
+// function, so that fixing the configuration and replaying works); nil
+// means the function stored in the letter. Functions converge from current
+// state, so an old event replayed after newer ones does no harm.
+func (s *Store) Replay(ctx context.Context, f Filter, d deliver.Deliverer, function func(Letter) string) ([]Result, error) {
 	letters, err := s.List(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	var out []Result
 	for _, l := range letters {
+		if function != nil {
+			l.Function = function(l)
+		}
 		res := Result{Letter: l}
 		res.Err = replayOne(ctx, l, d)
-		attempt := change.Attempt{At: time.Now().UTC(), Kind: "replay"}
+		attempt := change.Attempt{At: time.Now().UTC(), Kind: "replay:" + l.Function}
 		if res.Err != nil {
 			attempt.Error = res.Err.Error()
 		}

@@ -35,7 +35,8 @@ type Metrics struct {
 
 // RouteState reports a route's live figures at scrape time.
 type RouteState interface {
-	// CheckpointTime is the cluster time of the last stored checkpoint.
+	// CheckpointTime is the cluster time of the latest checkpoint (for an
+	// idle stream at its head: when the head was last seen).
 	CheckpointTime() time.Time
 	// CheckpointWritten is when a checkpoint was last stored.
 	CheckpointWritten() time.Time
@@ -92,7 +93,7 @@ func (f factory) histogram(name, help string, buckets []float64, labels ...strin
 }
 
 var (
-	lagDesc      = prometheus.NewDesc("relay_lag_seconds", "Now minus the cluster time of the route's last stored checkpoint.", []string{"route"}, nil)
+	lagDesc      = prometheus.NewDesc("relay_lag_seconds", "Now minus the cluster time of the route's latest checkpoint (stored within checkpoint.interval); ~0 on an idle stream at its head.", []string{"route"}, nil)
 	ageDesc      = prometheus.NewDesc("relay_checkpoint_age_seconds", "Time since the route's checkpoint was last stored.", []string{"route"}, nil)
 	inFlightDesc = prometheus.NewDesc("relay_in_flight_events", "Events read but not yet done.", []string{"route"}, nil)
 )

@@ -150,27 +150,32 @@ func (p *Route) Run(readCtx, workCtx context.Context) error {
 	return fenced
 }
 
-// Event is the reader's sink: skip or track, then dispatch.
+// Event is the reader's sink: skip or track, then dispatch. Skipped
+// events are recognised on the raw BSON, before any encoding.
 func (p *Route) Event(ctx context.Context, raw bson.Raw) error {
-	ev, err := change.Parse(raw, p.cfg.OrderingKey, time.Now())
-	if err != nil {
-		p.skip("malformed")
-		p.log.Error("skipping a change event that cannot be read", "error", err)
-		return nil
-	}
 	if p.metrics != nil {
 		p.metrics.EventsRead.WithLabelValues(p.cfg.Name).Inc()
 	}
+	op, _ := raw.Lookup("operationType").StringValueOK()
+	coll, _ := raw.Lookup("ns", "coll").StringValueOK()
 	switch {
-	case !slices.Contains(p.cfg.OperationTypes, ev.OperationType):
+	case !slices.Contains(p.cfg.OperationTypes, op):
 		p.skip("operation")
-	case derived.OnlyDerived(ev.Coll, raw):
+	case derived.OnlyDerived(coll, raw):
 		p.skip("derived_only")
 	default:
+		ev, err := change.Parse(raw, p.cfg.OrderingKey, time.Now())
+		if err != nil {
+			p.skip("malformed")
+			p.log.Error("skipping a change event that cannot be read", "error", err)
+			return nil
+		}
 		p.tracker.Add(ev)
 		return p.dispatcher.Submit(ctx, ev)
 	}
-	p.tracker.Mark(checkpoint.EventPosition(ev))
+	if pos := checkpoint.RawPosition(raw); pos.Token != nil {
+		p.tracker.Mark(pos)
+	}
 	return nil
 }
 

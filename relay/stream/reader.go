@@ -194,7 +194,7 @@ func (r *Reader) readFrom(ctx context.Context, pos *checkpoint.Position) error {
 			}
 			if whole != nil {
 				if op, _ := whole.Lookup("operationType").StringValueOK(); op == "invalidate" {
-					*pos = positionOf(whole)
+					*pos = checkpoint.RawPosition(whole)
 					r.sink.Position(ctx, *pos)
 					r.log.Info("change stream invalidated; reopening after it")
 					return errReopen{reason: "invalidate"}
@@ -202,10 +202,10 @@ func (r *Reader) readFrom(ctx context.Context, pos *checkpoint.Position) error {
 				if err := r.sink.Event(ctx, whole); err != nil {
 					return sinkError{err}
 				}
-				*pos = positionOf(whole)
+				*pos = checkpoint.RawPosition(whole)
 			}
 			if cs.RemainingBatchLength() == 0 && !asm.Pending() {
-				r.batchEnd(ctx, cs, pos)
+				r.batchEnd(ctx, cs, pos, false)
 			}
 			continue
 		}
@@ -216,30 +216,27 @@ func (r *Reader) readFrom(ctx context.Context, pos *checkpoint.Position) error {
 			return errReopen{reason: "cursor_closed"}
 		}
 		if !asm.Pending() {
-			r.batchEnd(ctx, cs, pos)
+			r.batchEnd(ctx, cs, pos, true)
 		}
 	}
 }
 
-// batchEnd hands over the postBatchResumeToken when it moved.
-func (r *Reader) batchEnd(ctx context.Context, cs *mongo.ChangeStream, pos *checkpoint.Position) {
+// batchEnd hands over the postBatchResumeToken when it moved. After an
+// empty batch (caughtUp) the stream is at its head: the position's time is
+// now, even if the token did not move (a server without writes, or without
+// a periodic no-op writer, keeps the same token), so lag reads ~0 when idle.
+func (r *Reader) batchEnd(ctx context.Context, cs *mongo.ChangeStream, pos *checkpoint.Position, caughtUp bool) {
 	token := cs.ResumeToken()
-	if token == nil || bytes.Equal(token, pos.Token) {
+	if token == nil || (!caughtUp && bytes.Equal(token, pos.Token)) {
 		return
 	}
-	*pos = checkpoint.TokenPosition(append(bson.Raw(nil), token...), time.Now())
-	r.sink.Position(ctx, *pos)
-}
-
-// positionOf is the position just after an event.
-func positionOf(ev bson.Raw) checkpoint.Position {
-	token, _ := ev.Lookup("_id").DocumentOK()
-	p := checkpoint.TokenPosition(token, time.Now())
-	if t, i, ok := ev.Lookup("clusterTime").TimestampOK(); ok {
-		p.ClusterTime = primitive.Timestamp{T: t, I: i}
-		p.Time = change.Time(p.ClusterTime)
+	now := time.Now()
+	p := checkpoint.TokenPosition(append(bson.Raw(nil), token...), now)
+	if caughtUp {
+		p.Time = now
 	}
-	return p
+	*pos = p
+	r.sink.Position(ctx, p)
 }
 
 func (r *Reader) pipeline() mongo.Pipeline {

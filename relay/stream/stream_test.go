@@ -132,8 +132,6 @@ func TestFaultsOnGetMoreLeaveNoGap(t *testing.T) {
 		if f.name == "non-resumable with times 3" {
 			times = 3
 		}
-		data := append(bson.D{{Key: "failCommands", Value: bson.A{"getMore"}}, {Key: "appName", Value: "relaytest"}}, f.data...)
-		_ = data
 		err := admin.RunCommand(t.Context(), bson.D{{Key: "configureFailPoint", Value: "failCommand"},
 			{Key: "mode", Value: bson.D{{Key: "times", Value: times}}},
 			{Key: "data", Value: append(bson.D{{Key: "failCommands", Value: bson.A{"getMore"}}}, f.data...)}}).Err()

@@ -134,7 +134,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(reply.Body)
 }
 
-// Events decodes an envelope payload into its events' ids and Extended JSON.
+// Events decodes an envelope payload into its events' Extended JSON.
 func Events(payload []byte) ([]json.RawMessage, error) {
 	var env envelope.Envelope
 	if err := json.Unmarshal(payload, &env); err != nil {

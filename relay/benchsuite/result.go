@@ -1,0 +1,138 @@
+package benchsuite
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/changerelay/changerelay/infra/conduit"
+)
+
+// Result is one (workload, configuration) run.
+type Result struct {
+	Workload string `json:"workload"`
+	Config   string `json:"config"`
+
+	Events        int     `json:"events"`        // source change events
+	DerivedWrites int     `json:"derivedWrites"` // the functions' writes of derived fields
+	Tracked       int     `json:"tracked"`       // events whose convergence was timed
+	Untracked     int     `json:"untracked"`     // events with no derived field to watch
+	Dropped       int     `json:"dropped"`       // targets deleted before they converged
+	Unresolved    int     `json:"unresolved"`    // still open when the run ended
+	Elapsed       float64 `json:"elapsedSeconds"`
+	EventsPerSec  float64 `json:"eventsPerSecond"`
+	DerivedPerSec float64 `json:"derivedWritesPerSecond"`
+
+	P50 float64 `json:"p50ms"`
+	P95 float64 `json:"p95ms"`
+	P99 float64 `json:"p99ms"`
+	Max float64 `json:"maxms"`
+
+	Invocations     int64            `json:"invocations"`
+	InvocationsByFn map[string]int64 `json:"invocationsByFunction"`
+	HandlerCalls    int64            `json:"handlerCalls,omitempty"`
+	InvPerEvent     float64          `json:"invocationsPerEvent"`
+	FavEvents       int              `json:"favoriteEvents"`
+	FavInvPerEvent  float64          `json:"favoritesInvocationsPerFavoriteEvent"`
+	LambdaErrors    int64            `json:"lambdaErrors"`
+	Throttles       int64            `json:"throttles"`
+
+	RoundTrips    int64   `json:"dbRoundTrips"`
+	TripsPerEvent float64 `json:"dbRoundTripsPerEvent"`
+	TopCommands   string  `json:"topCommands"`
+
+	RelayCPU     float64     `json:"relayCpuSeconds"`
+	FunctionsCPU float64     `json:"functionsCpuSeconds"`
+	PeakRSS      int64       `json:"relayPeakRssBytes"`
+	IdleRSS      int64       `json:"relayIdleRssBytes"`
+	QueueBytes   int64       `json:"relayQueueBytesEstimate,omitempty"`
+	Memory       []MemSample `json:"relayRss,omitempty"`
+	Process      bool        `json:"process"`
+
+	Converged bool   `json:"converged"`
+	Check     string `json:"check"`
+	TimedOut  bool   `json:"timedOut"`
+	Error     string `json:"error,omitempty"`
+
+	BySource map[string]LatencySummary `json:"latencyBySource"`
+	Load     [2]float64                `json:"loadAverage1m"` // at the start and the end of the run
+
+	Latencies []float64 `json:"-"` // ms, for the plots
+}
+
+// LatencySummary is the latency of the writes of one source collection.
+type LatencySummary struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50ms"`
+	P99 float64 `json:"p99ms"`
+}
+
+func countFavoriteEvents(s conduit.Script) int {
+	n := 0
+	for _, op := range s {
+		if op.Coll != conduit.CollFavorites {
+			continue
+		}
+		if op.Action == conduit.InsertMany || op.Action == conduit.InsertOne {
+			n += len(op.Docs)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// quantile is the nearest-rank quantile of sorted values.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// queueEstimate is the memory the relay's configured queues may hold:
+// every route's maxBufferedEvents (its default: max(1000, 4 × batchSize ×
+// concurrency)) times the average size of that collection's change events
+// as the relay reads them (updateLookup, pre-images when available), sampled
+// from the backlog.
+func queueEstimate(ctx context.Context, db *mongo.Database, from primitive.Timestamp, rs RouteSettings) int64 {
+	batch, conc := rs.BatchSize, rs.Concurrency
+	if batch == 0 {
+		batch = 100
+	}
+	if conc == 0 {
+		conc = 4
+	}
+	buffered := int64(max(1000, 4*batch*conc))
+	var total int64
+	for _, coll := range []string{conduit.CollUsers, conduit.CollArticles, conduit.CollComments, conduit.CollFavorites} {
+		total += buffered * avgEventSize(ctx, db.Collection(coll), from)
+	}
+	return total
+}
+
+func avgEventSize(ctx context.Context, coll *mongo.Collection, from primitive.Timestamp) int64 {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	opts := options.ChangeStream().SetStartAtOperationTime(&from).SetFullDocument(options.UpdateLookup).
+		SetFullDocumentBeforeChange(options.WhenAvailable).SetMaxAwaitTime(100 * time.Millisecond)
+	cs, err := coll.Watch(ctx, mongo.Pipeline{}, opts)
+	if err != nil {
+		return 0
+	}
+	defer cs.Close(context.WithoutCancel(ctx))
+	var n, size int64
+	for n < 2000 && cs.TryNext(ctx) {
+		n++
+		size += int64(len(cs.Current))
+	}
+	if n == 0 {
+		return 0
+	}
+	return size / n
+}
