@@ -265,11 +265,12 @@ func (c *Cursor) fill(ctx context.Context, v *view, limit int) ([]bson.Raw, erro
 		}
 		it := c.pending[0]
 		if it.raw != nil {
-			if len(out) > 0 && size+len(it.raw) > maxBatchSize {
+			n := len(it.raw) + batchElementOverhead
+			if len(out) > 0 && size+n > maxBatchSize-batchReplyReserve {
 				break
 			}
 			out = append(out, it.raw)
-			size += len(it.raw)
+			size += n
 		}
 		c.pending[0] = item{}
 		c.pending = c.pending[1:]

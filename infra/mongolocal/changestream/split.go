@@ -18,6 +18,15 @@ const maxEventSize = 16 * 1024 * 1024
 // maxBatchSize bounds the events of one batch, as mongod does.
 const maxBatchSize = 16 * 1024 * 1024
 
+// batchElementOverhead is what an event costs in the reply's array beyond
+// its own bytes (type byte, decimal index key, its NUL), counted so that a
+// batch of many small events still fits the reply limit.
+const batchElementOverhead = 8
+
+// batchReplyReserve leaves room in the reply for the cursor's other fields
+// (id, ns, postBatchResumeToken) and the reply's $clusterTime.
+const batchReplyReserve = 8 * 1024
+
 // transform runs the user stages over an event built with token tok. It
 // returns nil when a stage filtered the event out.
 func (c *Cursor) transform(ev bson.Raw, tok token) (bson.Raw, error) {

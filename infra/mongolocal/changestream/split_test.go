@@ -136,3 +136,46 @@ func TestBatchesStayUnder16MB(t *testing.T) {
 	}
 	require.Equal(t, 12, total)
 }
+
+// TestManySmallEventsFitOneReply: a batch of many small events, wrapped in a
+// getMore reply, stays within the reply limit (maxBsonObjectSize + 16 KiB):
+// each array element costs more than its own bytes.
+func TestManySmallEventsFitOneReply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("appends 100,000 events")
+	}
+	l := openLog(t, changestream.Config{})
+	c := watch(t, l, stream("db", "c", bson.D{}))
+	const n = 100_000
+	pad := strings.Repeat("x", 100)
+	entries := make([]changestream.Entry, 0, 1000)
+	for i := int32(0); i < n; i++ {
+		entries = append(entries, insertEntry("db", "c", i, bson.D{{Key: "p", Value: pad}}))
+		if len(entries) == cap(entries) {
+			appendAll(t, l, entries...)
+			entries = entries[:0]
+		}
+	}
+	total, batches := 0, 0
+	for total < n {
+		b, err := c.Next(context.Background(), 0, 0)
+		require.NoError(t, err)
+		require.NotEmpty(t, b.Events)
+		arr := make(bson.A, len(b.Events))
+		for i, e := range b.Events {
+			arr[i] = e
+		}
+		reply, err := bson.Marshal(bson.D{{Key: "cursor", Value: bson.D{
+			{Key: "nextBatch", Value: arr},
+			{Key: "id", Value: int64(1)},
+			{Key: "ns", Value: "db.c"},
+			{Key: "postBatchResumeToken", Value: b.PostBatchResumeToken},
+		}}, {Key: "ok", Value: 1.0}})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(reply), 16<<20+16<<10)
+		total += len(b.Events)
+		batches++
+	}
+	require.Equal(t, n, total)
+	require.Greater(t, batches, 1, "the events exceed one reply, so they must span batches")
+}
