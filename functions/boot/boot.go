@@ -14,6 +14,7 @@ import (
 	"github.com/changerelay/changerelay/functions/mongoconn"
 	"github.com/changerelay/changerelay/functions/repair"
 	"github.com/changerelay/changerelay/functions/store"
+	"github.com/changerelay/changerelay/functions/sync"
 )
 
 // Options adjust Store.
@@ -50,4 +51,14 @@ func RepairHandler(st *store.Store, log *slog.Logger) func(context.Context, json
 		}
 		return repair.Run(ctx, repair.Config{Store: st, DryRun: req.DryRun, Logger: log})
 	}
+}
+
+// Handler builds, from the environment, the handler of the function that
+// owns the source collection coll (users, articles, comments, favorites).
+func Handler(ctx context.Context, getenv func(string) string, log *slog.Logger, coll string) (*sync.Handler, error) {
+	st, err := Store(ctx, getenv, log, Options{})
+	if err != nil {
+		return nil, err
+	}
+	return sync.New(coll, sync.Config{Store: st, Logger: log})
 }

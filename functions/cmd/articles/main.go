@@ -11,17 +11,11 @@ import (
 
 	"github.com/changerelay/changerelay/functions/boot"
 	"github.com/changerelay/changerelay/functions/logging"
-	"github.com/changerelay/changerelay/functions/sync"
 )
 
 func main() {
 	log := logging.Lambda()
-	st, err := boot.Store(context.Background(), os.Getenv, log, boot.Options{})
-	if err != nil {
-		log.Error("articles function cannot start", "error", err)
-		os.Exit(1)
-	}
-	h, err := sync.NewArticles(sync.Config{Store: st, Logger: log})
+	h, err := boot.Handler(context.Background(), os.Getenv, log, "articles")
 	if err != nil {
 		log.Error("articles function cannot start", "error", err)
 		os.Exit(1)

@@ -11,17 +11,11 @@ import (
 
 	"github.com/changerelay/changerelay/functions/boot"
 	"github.com/changerelay/changerelay/functions/logging"
-	"github.com/changerelay/changerelay/functions/sync"
 )
 
 func main() {
 	log := logging.Lambda()
-	st, err := boot.Store(context.Background(), os.Getenv, log, boot.Options{})
-	if err != nil {
-		log.Error("comments function cannot start", "error", err)
-		os.Exit(1)
-	}
-	h, err := sync.NewComments(sync.Config{Store: st, Logger: log})
+	h, err := boot.Handler(context.Background(), os.Getenv, log, "comments")
 	if err != nil {
 		log.Error("comments function cannot start", "error", err)
 		os.Exit(1)
