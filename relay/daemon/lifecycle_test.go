@@ -151,9 +151,14 @@ func TestHistoryLostRepairsAndConverges(t *testing.T) {
 	_, stop = e.start(t, cfg)
 	relaytest.Eventually(t, 10*time.Second, func() bool { return repairs.Load() == 1 }, "repair ran")
 	insertUsers(t, e, 1000, 1003)
-	relaytest.Eventually(t, 10*time.Second, func() bool {
-		ids := e.rec.Events("users")
-		return len(ids) > 0 && ids[len(ids)-1].Key == `{"$numberInt":"1002"}`
+	// Different keys are delivered in parallel: wait for each of the three,
+	// not for the last one to be recorded last.
+	relaytest.Eventually(t, 20*time.Second, func() bool {
+		seen := map[string]bool{}
+		for _, ev := range e.rec.Events("users") {
+			seen[ev.Key] = true
+		}
+		return seen[`{"$numberInt":"1000"}`] && seen[`{"$numberInt":"1001"}`] && seen[`{"$numberInt":"1002"}`]
 	}, "events after the repair flow")
 	require.NoError(t, stop())
 	require.EqualValues(t, 1, repairs.Load())
