@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 GO ?= go
 MODULES := infra functions relay e2e
-GOTEST_FLAGS ?= -race -count=1
+GOTEST_FLAGS ?= -race -count=1 -timeout 45m
 FUNCTIONS := users articles comments favorites repair
 ARCH ?= arm64
 BIN := $(CURDIR)/bin
