@@ -30,6 +30,8 @@ import (
 type Floor struct {
 	URI      string // the database, through the counting proxy
 	Database string
+	// Logf, if set, receives stream errors (the floor resumes after them).
+	Logf func(format string, args ...any)
 
 	client *mongo.Client
 	cancel context.CancelFunc
@@ -83,7 +85,7 @@ func (f *Floor) Start(ctx context.Context, from primitive.Timestamp) error {
 			cancel()
 			return fmt.Errorf("floor: watch %s: %w", coll, err)
 		}
-		f.wg.Go(func() { f.read(runCtx, cs, h, db.Name()) })
+		f.wg.Go(func() { f.read(runCtx, cs, db.Collection(coll), pipeline, h, db.Name()) })
 	}
 	return nil
 }
@@ -92,8 +94,7 @@ func (f *Floor) Start(ctx context.Context, from primitive.Timestamp) error {
 // partitioned by documentKey (so one document's events stay in order), each
 // of which calls the handler on what is queued for it (at most FloorBatch
 // events) as soon as it is free.
-func (f *Floor) read(ctx context.Context, cs *mongo.ChangeStream, h *fnsync.Handler, dbName string) {
-	defer cs.Close(context.WithoutCancel(ctx))
+func (f *Floor) read(ctx context.Context, cs *mongo.ChangeStream, coll *mongo.Collection, pipeline mongo.Pipeline, h *fnsync.Handler, dbName string) {
 	arn := "changerelay:" + dbName + "." + h.Collection()
 	queues := make([]chan envelope.Record, FloorWorkers)
 	var wg sync.WaitGroup
@@ -107,25 +108,40 @@ func (f *Floor) read(ctx context.Context, cs *mongo.ChangeStream, h *fnsync.Hand
 		}
 		wg.Wait()
 	}()
-	for cs.Next(ctx) {
-		if derived.OnlyDerived(h.Collection(), cs.Current) {
-			continue
+	for reopened := 0; ; reopened++ {
+		for cs.Next(ctx) {
+			if derived.OnlyDerived(h.Collection(), cs.Current) {
+				continue
+			}
+			rec, err := envelope.EncodeEvent(cs.Current)
+			if err != nil {
+				f.fail(err)
+				continue
+			}
+			key := fnv.New32a()
+			_, _ = key.Write(cs.Current.Lookup("documentKey").Value)
+			select {
+			case queues[key.Sum32()%FloorWorkers] <- envelope.Record{Event: rec}:
+			case <-ctx.Done():
+			}
 		}
-		rec, err := envelope.EncodeEvent(cs.Current)
-		if err != nil {
-			f.fail(err)
+		err, token := cs.Err(), cs.ResumeToken()
+		_ = cs.Close(context.WithoutCancel(ctx))
+		if ctx.Err() != nil {
 			return
 		}
-		key := fnv.New32a()
-		_, _ = key.Write(cs.Current.Lookup("documentKey").Value)
-		select {
-		case queues[key.Sum32()%FloorWorkers] <- envelope.Record{Event: rec}:
-		case <-ctx.Done():
+		// Like any consumer, resume after the last event read.
+		f.logf("floor: %s change stream failed (%v); resuming", h.Collection(), err)
+		if reopened == 10 {
+			f.fail(fmt.Errorf("floor: %s change stream: %w", h.Collection(), err))
 			return
 		}
-	}
-	if err := cs.Err(); err != nil && ctx.Err() == nil {
-		f.fail(err)
+		opts := options.ChangeStream().SetResumeAfter(token).SetFullDocument(options.UpdateLookup).
+			SetFullDocumentBeforeChange(options.WhenAvailable).SetMaxAwaitTime(time.Second)
+		if cs, err = coll.Watch(ctx, pipeline, opts); err != nil {
+			f.fail(fmt.Errorf("floor: reopen %s: %w", h.Collection(), err))
+			return
+		}
 	}
 }
 
@@ -156,7 +172,7 @@ func (f *Floor) work(ctx context.Context, q <-chan envelope.Record, h *fnsync.Ha
 				return
 			}
 			if attempt == 20 {
-				f.fail(fmt.Errorf("floor: %s batch still failing after %d attempts: %v %v", h.Collection(), attempt, err, resp.BatchItemFailures))
+				f.fail(fmt.Errorf("%s batch still failing after %d attempts: %v %v", h.Collection(), attempt, err, resp.BatchItemFailures))
 				break
 			}
 			f.retry.Add(1)
@@ -165,7 +181,21 @@ func (f *Floor) work(ctx context.Context, q <-chan envelope.Record, h *fnsync.Ha
 	}
 }
 
+func (f *Floor) logf(format string, args ...any) {
+	if f.Logf != nil {
+		f.Logf(format, args...)
+	}
+}
+
+// Err returns the first error the floor met (it goes on after it).
+func (f *Floor) Err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
 func (f *Floor) fail(err error) {
+	f.logf("floor: %v", err)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err == nil {

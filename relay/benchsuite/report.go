@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -45,6 +46,23 @@ func (r *Report) Find(workload, config string) *Result {
 	return nil
 }
 
+// ReadReport loads a results.json written by Write. The latencies are
+// not in it: the latency plots are not redrawn from it.
+func ReadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range r.Results {
+		r.Results[i].rates()
+	}
+	return &r, nil
+}
+
 // Write stores results.json, the plots and report.md in dir.
 func (r *Report) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -60,6 +78,13 @@ func (r *Report) Write(dir string) error {
 	plots, err := WritePlots(dir, r)
 	if err != nil {
 		return fmt.Errorf("plots: %w", err)
+	}
+	// Latency plots of an earlier rendering stay when re-rendering from JSON.
+	for _, w := range r.Workloads {
+		name := "latency_" + w.Name + ".png"
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil && !slices.Contains(plots, name) {
+			plots = append([]string{name}, plots...)
+		}
 	}
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(r.Markdown(plots)), 0o644)
 }
@@ -153,7 +178,7 @@ func (r *Report) Markdown(plots []string) string {
 				conv = "NO: " + res.Check
 			}
 			if res.TimedOut {
-				conv += fmt.Sprintf(" (timed out, %d open)", res.Unresolved)
+				conv += fmt.Sprintf(" (timed out after %.0f s with %d timed writes open; events/s counts ≈%d events taken as processed)", res.Elapsed, res.Unresolved, res.ProcessedEstimate)
 			}
 			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				c.Name, res.Events, tputCell, vsNaive, vsFloor, fmtNum(res.P50), fmtNum(res.P95), fmtNum(res.P99), p99Floor,

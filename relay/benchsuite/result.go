@@ -56,12 +56,34 @@ type Result struct {
 	Converged bool   `json:"converged"`
 	Check     string `json:"check"`
 	TimedOut  bool   `json:"timedOut"`
-	Error     string `json:"error,omitempty"`
+	// ProcessedEstimate: after a timeout, the events taken as processed
+	// (events × settled / (settled + open)); the throughput counts these.
+	ProcessedEstimate int    `json:"processedEstimate,omitempty"`
+	Error             string `json:"error,omitempty"`
 
 	BySource map[string]LatencySummary `json:"latencyBySource"`
 	Load     [2]float64                `json:"loadAverage1m"` // at the start and the end of the run
 
 	Latencies []float64 `json:"-"` // ms, for the plots
+}
+
+// rates computes the throughput from Events, DerivedWrites and Elapsed.
+// A run that timed out counts only the share of its events whose timed
+// requirements settled, an estimate (the rest was still queued).
+func (r *Result) rates() {
+	if r.Elapsed <= 0 {
+		return
+	}
+	events := float64(r.Events)
+	if r.TimedOut {
+		settled := float64(r.Tracked + r.Dropped)
+		if all := settled + float64(r.Unresolved); all > 0 {
+			events *= settled / all
+		}
+		r.ProcessedEstimate = int(events)
+	}
+	r.EventsPerSec = events / r.Elapsed
+	r.DerivedPerSec = float64(r.DerivedWrites) / r.Elapsed
 }
 
 // LatencySummary is the latency of the writes of one source collection.

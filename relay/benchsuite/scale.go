@@ -50,7 +50,7 @@ var Scales = map[string]Scale{
 	"full": {Name: "full", Users: 5000, Articles: 20000, Comments: 40000, Favorites: 40000,
 		HeavyUsers: 3, HeavyComments: 2000, SteadyOps: 1500, SteadyRate: 15,
 		StormEvents: 10000, HotArticles: 3, FanoutRenames: 2, BacklogEvents: 100000,
-		RunTimeout: 30 * time.Minute, HostConcurrency: 4, Retention: 1_500_000},
+		RunTimeout: 15 * time.Minute, HostConcurrency: 4, Retention: 1_500_000},
 }
 
 // LookupScale returns a predefined scale by name.

@@ -31,8 +31,10 @@ type Workload struct {
 	Description string
 	Script      conduit.Script
 	Exec        conduit.ExecConfig // Rate, Concurrency
-	// Backlog: the script is written while the configuration is stopped.
+	// Backlog: the script is written while the configuration is stopped,
+	// until Events change events (the first run decides the prefix).
 	Backlog bool
+	Events  int
 }
 
 // Dataset builds the data set of a scale: conduit's seed generator, with
@@ -138,8 +140,8 @@ func BuildWorkloads(s Scale, ds *conduit.Dataset, heavy []primitive.ObjectID) (m
 	for backlog.Documents() < s.BacklogEvents {
 		backlog = append(backlog, g.Next(100, conduit.DefaultMix)...)
 	}
-	out[Backlog] = Workload{Name: Backlog, Script: backlog, Exec: conduit.ExecConfig{Concurrency: 4}, Backlog: true,
-		Description: fmt.Sprintf("catch-up: %d writes (%d+ events) of the default mix written while the configuration is stopped, then it starts", len(backlog), backlog.Documents())}
+	out[Backlog] = Workload{Name: Backlog, Script: backlog, Exec: conduit.ExecConfig{Concurrency: 4}, Backlog: true, Events: s.BacklogEvents,
+		Description: fmt.Sprintf("catch-up: writes of the default mix until %d change events, written while the configuration is stopped; then it starts", s.BacklogEvents)}
 	return out, nil
 }
 

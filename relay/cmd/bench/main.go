@@ -39,8 +39,20 @@ func run(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "results root (default <repo>/results)")
 	latest := fs.Bool("latest", false, "also copy report.md and the plots to <results>/latest (default: true for -scale full)")
 	skipBuild := fs.Bool("skip-build", false, "reuse the binaries in bin/bench")
+	render := fs.String("render", "", "only re-render report.md and the plots of a results directory from its results.json")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *render != "" {
+		rep, err := benchsuite.ReadReport(filepath.Join(*render, "results.json"))
+		if err != nil {
+			return err
+		}
+		if err := rep.Write(*render); err != nil {
+			return err
+		}
+		printTargets(rep)
+		return nil
 	}
 	scale, err := benchsuite.LookupScale(*scaleName)
 	if err != nil {
