@@ -265,3 +265,22 @@ func TestReportWritesMarkdownAndPlots(t *testing.T) {
 	// relay-default: 1.2*20+5 = 29 MiB < 30 MiB peak: missed, for both relay configurations.
 	assert.Equal(t, 2, missed)
 }
+
+func TestRatesAfterTimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Result
+		want float64
+	}{
+		{"converged", Result{Events: 1000, Elapsed: 10}, 100},
+		{"timed out, one event per call", Result{Events: 1000, Elapsed: 10, TimedOut: true, OneEventPerCall: true, Invocations: 300}, 30},
+		{"timed out, batched", Result{Events: 1000, Elapsed: 10, TimedOut: true, OldestOpen: 500}, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.in
+			r.rates()
+			assert.InDelta(t, tt.want, r.EventsPerSec, 1e-9)
+		})
+	}
+}

@@ -56,9 +56,12 @@ type Result struct {
 	Converged bool   `json:"converged"`
 	Check     string `json:"check"`
 	TimedOut  bool   `json:"timedOut"`
-	// ProcessedEstimate: after a timeout, the events taken as processed
-	// (events × settled / (settled + open)); the throughput counts these.
+	// ProcessedEstimate: after a timeout, the events taken as processed,
+	// which the throughput counts: the invocations when each carries one
+	// event (naive), else the events before the oldest write not converged.
 	ProcessedEstimate int    `json:"processedEstimate,omitempty"`
+	OneEventPerCall   bool   `json:"oneEventPerCall,omitempty"`
+	OldestOpen        int    `json:"oldestOpenEvent,omitempty"`
 	Error             string `json:"error,omitempty"`
 
 	BySource map[string]LatencySummary `json:"latencyBySource"`
@@ -68,17 +71,19 @@ type Result struct {
 }
 
 // rates computes the throughput from Events, DerivedWrites and Elapsed.
-// A run that timed out counts only the share of its events whose timed
-// requirements settled, an estimate (the rest was still queued).
+// A run that timed out counts only the events it is known to have
+// processed (see ProcessedEstimate).
 func (r *Result) rates() {
 	if r.Elapsed <= 0 {
 		return
 	}
 	events := float64(r.Events)
 	if r.TimedOut {
-		settled := float64(r.Tracked + r.Dropped)
-		if all := settled + float64(r.Unresolved); all > 0 {
-			events *= settled / all
+		switch {
+		case r.OneEventPerCall:
+			events = float64(min(r.Invocations, int64(r.Events)))
+		case r.OldestOpen > 0:
+			events = float64(r.OldestOpen)
 		}
 		r.ProcessedEstimate = int(events)
 	}

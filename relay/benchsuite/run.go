@@ -247,6 +247,7 @@ func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Resu
 		if time.Now().After(deadline) {
 			res.TimedOut = true
 			res.Unresolved = p.Open
+			res.OldestOpen = max(tr.OldestOpen()-1, 0)
 			r.logf("  %s TIMED OUT after %s with %d writes not converged", tag, r.Scale.RunTimeout, p.Open)
 			break
 		}
@@ -286,7 +287,7 @@ func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Resu
 		end = time.Now()
 	}
 	res.Elapsed = end.Sub(start).Seconds()
-	res.rates()
+	res.OneEventPerCall = spec.Routes.BatchSize == 1
 	ms := make([]float64, len(lat))
 	for i, d := range lat {
 		ms[i] = float64(d) / float64(time.Millisecond)
@@ -306,6 +307,7 @@ func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Resu
 		}
 	}
 	res.LambdaErrors, res.Throttles = after.errs-before.errs, after.thr-before.thr
+	res.rates() // after the invocations: a timed-out naive run counts them
 	res.HandlerCalls = st.HandlerCalls
 	calls := res.Invocations
 	if spec.Floor {

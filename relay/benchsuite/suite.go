@@ -104,6 +104,7 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*Report, error) {
 		logf("\n== workload %s: %s", w.Name, w.Description)
 		for _, c := range cfg.Configs {
 			if ctx.Err() != nil {
+				rep.Duration = time.Since(started).Seconds()
 				return rep, ctx.Err()
 			}
 			logf("-- %s on %s", c.Name, w.Name)

@@ -40,6 +40,7 @@ type docKey struct {
 // converged.
 type requirement struct {
 	start    time.Time // the source write's wallTime
+	seq      int       // the source event's position in the run (1-based)
 	label    string
 	op       string
 	pending  int
@@ -68,6 +69,7 @@ type Tracker struct {
 	favArticle map[primitive.ObjectID]primitive.ObjectID // favorite -> article
 	docs       map[docKey]*docNeeds
 	gone       map[docKey]bool // deleted articles and comments (ids are never reused)
+	openSet    map[*requirement]struct{}
 
 	latencies      []time.Duration
 	labels         []string
@@ -97,6 +99,7 @@ func NewTracker(ds *conduit.Dataset) *Tracker {
 		favArticle: make(map[primitive.ObjectID]primitive.ObjectID, len(ds.Favorites)),
 		docs:       map[docKey]*docNeeds{},
 		gone:       map[docKey]bool{},
+		openSet:    map[*requirement]struct{}{},
 	}
 	for _, a := range ds.Articles {
 		t.setAuthor(docKey{'a', a.ID}, a.AuthorID, true)
@@ -168,7 +171,7 @@ func (t *Tracker) Observe(ev bson.Raw) {
 		t.firstSource = wall
 	}
 	t.lastSource = wall
-	req := &requirement{start: wall, op: op}
+	req := &requirement{start: wall, op: op, seq: t.sourceEvents}
 	var targets []docKey
 	var kinds []needKind
 	add := func(k docKey, kind needKind) {
@@ -254,6 +257,7 @@ func (t *Tracker) Observe(ev bson.Raw) {
 	}
 	req.pending = len(targets)
 	t.open++
+	t.openSet[req] = struct{}{}
 	for i, k := range targets {
 		d := t.docs[k]
 		if d == nil {
@@ -306,6 +310,7 @@ func (t *Tracker) meet(ns []need, ok func(need) bool, wall time.Time) []need {
 
 func (t *Tracker) settle(r *requirement) {
 	t.open--
+	delete(t.openSet, r)
 	if r.resolved == 0 {
 		t.dropped++
 		return
@@ -464,6 +469,21 @@ func (t *Tracker) Latencies() ([]time.Duration, []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.latencies), slices.Clone(t.labels)
+}
+
+// OldestOpen is the position (1-based, among the source events) of the
+// oldest write not converged yet, 0 when none is open: the events before
+// it are taken as processed when a run times out.
+func (t *Tracker) OldestOpen() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	oldest := 0
+	for r := range t.openSet {
+		if oldest == 0 || r.seq < oldest {
+			oldest = r.seq
+		}
+	}
+	return oldest
 }
 
 // OpenSummary counts the needs still open by source write and kind, for
