@@ -81,20 +81,29 @@ func validateDocument(d bson.D) *mongoerr.Error {
 	return nil
 }
 
-func cmdInsert(_ context.Context, s *Server, cmd *command) (bson.D, error) {
+// writeStatements parses what insert, update and delete share: the target
+// collection (refused when not writable), its statements under key, and the
+// ordered flag.
+func (s *Server) writeStatements(cmd *command, key string) (lungo.Handle, []bson.D, bool, error) {
 	coll, err := cmd.collection()
 	if err != nil {
-		return nil, err
+		return lungo.Handle{}, nil, false, err
 	}
 	if err := s.checkWritable(cmd, coll); err != nil {
-		return nil, err
+		return lungo.Handle{}, nil, false, err
 	}
-	docs, err := statements(cmd, "documents")
+	stmts, err := statements(cmd, key)
+	if err != nil {
+		return lungo.Handle{}, nil, false, err
+	}
+	return lungo.Handle{cmd.DB, coll}, stmts, cmd.boolField("ordered", true), nil
+}
+
+func cmdInsert(_ context.Context, s *Server, cmd *command) (bson.D, error) {
+	h, docs, ordered, err := s.writeStatements(cmd, "documents")
 	if err != nil {
 		return nil, err
 	}
-	ordered := cmd.boolField("ordered", true)
-	h := lungo.Handle{cmd.DB, coll}
 	var errs writeErrors
 	n := 0
 	err = s.write(func(w *writeTxn) error {
@@ -230,19 +239,10 @@ type updateOutcome struct {
 }
 
 func cmdUpdate(_ context.Context, s *Server, cmd *command) (bson.D, error) {
-	coll, err := cmd.collection()
+	h, stmts, ordered, err := s.writeStatements(cmd, "updates")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkWritable(cmd, coll); err != nil {
-		return nil, err
-	}
-	stmts, err := statements(cmd, "updates")
-	if err != nil {
-		return nil, err
-	}
-	ordered := cmd.boolField("ordered", true)
-	h := lungo.Handle{cmd.DB, coll}
 	var errs writeErrors
 	upserted := bson.A{}
 	n, nModified := 0, 0
@@ -284,19 +284,10 @@ func cmdUpdate(_ context.Context, s *Server, cmd *command) (bson.D, error) {
 }
 
 func cmdDelete(_ context.Context, s *Server, cmd *command) (bson.D, error) {
-	coll, err := cmd.collection()
+	h, stmts, ordered, err := s.writeStatements(cmd, "deletes")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkWritable(cmd, coll); err != nil {
-		return nil, err
-	}
-	stmts, err := statements(cmd, "deletes")
-	if err != nil {
-		return nil, err
-	}
-	ordered := cmd.boolField("ordered", true)
-	h := lungo.Handle{cmd.DB, coll}
 	var errs writeErrors
 	n := 0
 	err = s.write(func(w *writeTxn) error {
