@@ -56,8 +56,8 @@ func OnlyDerived(coll string, event bson.Raw) bool {
 		return false
 	}
 	return allDerivedKeys(coll, desc.Lookup("updatedFields")) &&
-		allDerivedStrings(coll, desc.Lookup("removedFields")) &&
-		allDerivedTruncated(coll, desc.Lookup("truncatedArrays"))
+		allDerivedElems(coll, desc.Lookup("removedFields"), removedPath) &&
+		allDerivedElems(coll, desc.Lookup("truncatedArrays"), truncatedPath)
 }
 
 func allDerivedKeys(coll string, v bson.RawValue) bool {
@@ -80,7 +80,9 @@ func allDerivedKeys(coll string, v bson.RawValue) bool {
 	return true
 }
 
-func allDerivedStrings(coll string, v bson.RawValue) bool {
+// allDerivedElems reports whether every element of the array v names a
+// derived path of coll, the path read from each element by path.
+func allDerivedElems(coll string, v bson.RawValue, path func(bson.RawValue) (string, bool)) bool {
 	if v.Type == 0 {
 		return true
 	}
@@ -93,35 +95,22 @@ func allDerivedStrings(coll string, v bson.RawValue) bool {
 		return false
 	}
 	for _, e := range vals {
-		s, ok := e.StringValueOK()
-		if !ok || !IsDerivedPath(coll, s) {
+		p, ok := path(e)
+		if !ok || !IsDerivedPath(coll, p) {
 			return false
 		}
 	}
 	return true
 }
 
-func allDerivedTruncated(coll string, v bson.RawValue) bool {
-	if v.Type == 0 {
-		return true
-	}
-	arr, ok := v.ArrayOK()
+// removedPath reads an element of removedFields: the path itself.
+func removedPath(e bson.RawValue) (string, bool) { return e.StringValueOK() }
+
+// truncatedPath reads an element of truncatedArrays: {field, newSize}.
+func truncatedPath(e bson.RawValue) (string, bool) {
+	d, ok := e.DocumentOK()
 	if !ok {
-		return false
+		return "", false
 	}
-	vals, err := arr.Values()
-	if err != nil {
-		return false
-	}
-	for _, e := range vals {
-		d, ok := e.DocumentOK()
-		if !ok {
-			return false
-		}
-		f, ok := d.Lookup("field").StringValueOK()
-		if !ok || !IsDerivedPath(coll, f) {
-			return false
-		}
-	}
-	return true
+	return d.Lookup("field").StringValueOK()
 }
