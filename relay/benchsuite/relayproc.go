@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson/primitive"
+
+	"github.com/changerelay/changerelay/relay/ops"
 )
 
 // RouteSettings override the relay's defaults on every route; zero values
@@ -28,7 +30,7 @@ type RouteSettings struct {
 // String renders the settings for the report.
 func (s RouteSettings) String() string {
 	if s == (RouteSettings{}) {
-		return "defaults (batchSize 100, batchWindow 0, concurrency 4, keyEventsPerBatch 1)"
+		return "defaults (batchSize 100, batchWindow 0, concurrency 4, keyEventsPerBatch 100 on the default routes)"
 	}
 	var parts []string
 	if s.BatchSize > 0 {
@@ -56,7 +58,13 @@ type RelayProc struct {
 	Database       string
 	LambdaEndpoint string
 	Routes         RouteSettings
+	MemoryLimit    string // GOMEMLIMIT; empty: none
+	// HeapProfile, when set, is where the relay's heap profile
+	// (/debug/pprof/heap) is saved each time its RSS reaches a new peak
+	// 10% above the last saved one: the last file shows what the peak held.
+	HeapProfile string
 
+	opsURL  string
 	cmd     *exec.Cmd
 	log     *os.File
 	started time.Time
@@ -75,7 +83,7 @@ func (r *RelayProc) config(httpAddr string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "mongodb:\n  uri: %q\n  database: %s\n", r.MongoURI, r.Database)
 	fmt.Fprintf(&b, "lambda:\n  endpoint: %q\n", r.LambdaEndpoint)
-	fmt.Fprintf(&b, "http:\n  addr: %s\n", httpAddr)
+	fmt.Fprintf(&b, "http:\n  addr: %s\n  pprof: %t\n", httpAddr, r.HeapProfile != "")
 	b.WriteString("initialSync: now\nlogLevel: warn\n")
 	if r.Routes != (RouteSettings{}) {
 		b.WriteString("routes:\n")
@@ -133,13 +141,13 @@ func (r *RelayProc) start(ctx context.Context) error {
 	cmd := exec.Command(r.Bin, "run", "-config", cfgPath)
 	cmd.Env = append(os.Environ(), "RELAY_CONFIG=", "MONGODB_URI=", "MONGODB_DATABASE=", "LAMBDA_ENDPOINT=",
 		"RELAY_HTTP_ADDR=", "LOG_LEVEL=", "RELAY_INITIAL_SYNC=", "FUNCTION_PREFIX=", "AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench")
+		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "GOMEMLIMIT="+r.MemoryLimit, "GOGC=")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		return fmt.Errorf("start relay: %w", err)
 	}
-	r.cmd, r.log, r.started = cmd, logf, time.Now()
+	r.cmd, r.log, r.started, r.opsURL = cmd, logf, time.Now(), "http://"+addr
 	r.samples, r.idle = nil, 0
 	r.stopS, r.doneS, r.exited = make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() { r.exited <- cmd.Wait() }()
@@ -150,7 +158,9 @@ func (r *RelayProc) start(ctx context.Context) error {
 	}
 	// Idle size: ready, streams open, nothing to do yet.
 	if s, ok := readProc(cmd.Process.Pid); ok {
+		r.mu.Lock()
 		r.idle = s.RSS
+		r.mu.Unlock()
 	}
 	return nil
 }
@@ -187,11 +197,18 @@ func (r *RelayProc) sample() {
 	defer close(r.doneS)
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	var profiled int64
 	for {
 		if s, ok := readProc(r.cmd.Process.Pid); ok {
 			r.mu.Lock()
 			r.samples = append(r.samples, MemSample{At: time.Since(r.started).Seconds(), RSS: s.RSS})
+			idle := r.idle
 			r.mu.Unlock()
+			if r.HeapProfile != "" && idle > 0 && s.RSS > idle*3/2 && s.RSS > profiled*11/10 {
+				if r.saveHeap() == nil {
+					profiled = s.RSS
+				}
+			}
 		}
 		select {
 		case <-r.stopS:
@@ -199,6 +216,18 @@ func (r *RelayProc) sample() {
 		case <-t.C:
 		}
 	}
+}
+
+// saveHeap writes the relay's heap profile (as of its last GC) to
+// HeapProfile.
+func (r *RelayProc) saveHeap() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	data, err := ops.Get(ctx, r.opsURL+"/debug/pprof/heap")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(r.HeapProfile, data, 0o644)
 }
 
 // Stop implements SUT: CPU and peak memory are read just before SIGTERM;

@@ -270,7 +270,7 @@ func (r *Report) Targets() []TargetCheck {
 			limit := 1.2*float64(res.IdleRSS) + float64(res.QueueBytes)
 			ok := float64(res.PeakRSS) <= limit
 			out = append(out, TargetCheck{Target: fmt.Sprintf("backlog of %d: peak RSS ≤ 1.2 × idle + queues", res.Events), Config: c.Name,
-				Measured: fmt.Sprintf("peak %.1f MiB vs 1.2 × %.1f + %.1f (queues: maxBufferedEvents × mean event size) = %.1f MiB", mib(res.PeakRSS), mib(res.IdleRSS), mib(res.QueueBytes), limit/(1<<20)), Met: ok, Verdict: verdict(ok)})
+				Measured: fmt.Sprintf("peak %.1f MiB vs 1.2 × %.1f + %.1f (queues: (maxBufferedEvents + stream.batchSize) × mean event size) = %.1f MiB", mib(res.PeakRSS), mib(res.IdleRSS), mib(res.QueueBytes), limit/(1<<20)), Met: ok, Verdict: verdict(ok)})
 		}
 	}
 	return out

@@ -122,11 +122,16 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
+// StreamBatchSize is the relay's default stream.batchSize, which the bench
+// keeps.
+const StreamBatchSize = 1000
+
 // queueEstimate is the memory the relay's configured queues may hold:
 // every route's maxBufferedEvents (its default: max(1000, 4 × batchSize ×
-// concurrency)) times the average size of that collection's change events
-// as the relay reads them (updateLookup, pre-images when available), sampled
-// from the backlog.
+// concurrency)) plus its read-ahead (stream.batchSize, default 1000: the
+// events of one getMore reply the driver holds) times the average size of
+// that collection's change events as the relay reads them (updateLookup,
+// pre-images when available), sampled from the backlog.
 func queueEstimate(ctx context.Context, db *mongo.Database, from primitive.Timestamp, rs RouteSettings) int64 {
 	batch, conc := rs.BatchSize, rs.Concurrency
 	if batch == 0 {
@@ -135,7 +140,7 @@ func queueEstimate(ctx context.Context, db *mongo.Database, from primitive.Times
 	if conc == 0 {
 		conc = 4
 	}
-	buffered := int64(max(1000, 4*batch*conc))
+	buffered := int64(max(1000, 4*batch*conc) + StreamBatchSize)
 	var total int64
 	for _, coll := range []string{conduit.CollUsers, conduit.CollArticles, conduit.CollComments, conduit.CollFavorites} {
 		total += buffered * avgEventSize(ctx, db.Collection(coll), from)

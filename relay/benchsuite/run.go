@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -21,6 +22,9 @@ type ConfigSpec struct {
 	Name   string
 	Floor  bool
 	Routes RouteSettings
+	// MemoryLimit, when set, is the relay's GOMEMLIMIT (Go's soft memory
+	// limit: the collector runs more often as the process nears it).
+	MemoryLimit string
 }
 
 // Describe renders the configuration for the report.
@@ -28,7 +32,11 @@ func (c ConfigSpec) Describe() string {
 	if c.Floor {
 		return fmt.Sprintf("the handlers called in-process on the change streams' events (≤%d per call, %d calls in flight per collection, partitioned by document); no relay, no Lambda", FloorBatch, FloorWorkers)
 	}
-	return "relay binary, every route: " + c.Routes.String()
+	d := "relay binary, every route: " + c.Routes.String()
+	if c.MemoryLimit != "" {
+		d += "; GOMEMLIMIT=" + c.MemoryLimit
+	}
+	return d
 }
 
 // Configuration names.
@@ -37,6 +45,9 @@ const (
 	ConfigNaive   = "naive"
 	ConfigDefault = "relay-default"
 	ConfigTuned   = "relay-tuned"
+	// ConfigMemLimit is the defaults under a Go soft memory limit near the
+	// memory target (what automemlimit does in a container).
+	ConfigMemLimit = "relay-memlimit"
 )
 
 // DefaultConfigs are the configurations of `make bench`.
@@ -44,7 +55,8 @@ var DefaultConfigs = []ConfigSpec{
 	{Name: ConfigFloor, Floor: true},
 	{Name: ConfigNaive, Routes: RouteSettings{BatchSize: 1, Concurrency: 1}},
 	{Name: ConfigDefault},
-	{Name: ConfigTuned, Routes: RouteSettings{BatchSize: 500, KeyEventsPerBatch: 100}},
+	{Name: ConfigTuned, Routes: RouteSettings{BatchSize: 500, KeyEventsPerBatch: 500}},
+	{Name: ConfigMemLimit, MemoryLimit: "40MiB"},
 }
 
 // Runner runs configurations against workloads on one Env.
@@ -101,14 +113,15 @@ func (r *Runner) logf(format string, args ...any) {
 	}
 }
 
-func (r *Runner) sut(spec ConfigSpec) SUT {
+func (r *Runner) sut(spec ConfigSpec, workload string) SUT {
 	if spec.Floor {
 		return &Floor{URI: r.Env.Proxy.URI(), Database: r.Env.DB.Name(), Logf: func(format string, args ...any) {
 			r.logf("  [floor] "+format, args...)
 		}}
 	}
 	return &RelayProc{Label: spec.Name, Bin: r.Env.RelayBin, Dir: r.LogDir, MongoURI: r.Env.Proxy.URI(),
-		Database: r.Env.DB.Name(), LambdaEndpoint: r.Env.Stack.LambdaEndpoint(), Routes: spec.Routes}
+		Database: r.Env.DB.Name(), LambdaEndpoint: r.Env.Stack.LambdaEndpoint(), Routes: spec.Routes, MemoryLimit: spec.MemoryLimit,
+		HeapProfile: filepath.Join(r.LogDir, spec.Name+"-"+workload+".heap.pprof")}
 }
 
 type counters struct {
@@ -162,7 +175,7 @@ func (r *Runner) run(ctx context.Context, spec ConfigSpec, w Workload, res *Resu
 	go func() { watchDone <- tr.Watch(watchCtx, db, from) }()
 	defer func() { stopWatch(); <-watchDone }()
 
-	sut := r.sut(spec)
+	sut := r.sut(spec, w.Name)
 	started := false
 	defer func() {
 		if started {

@@ -39,7 +39,7 @@ func TestOrderingKey(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	now := time.Now()
-	ev, err := change.Parse(raw(t, bson.D{
+	buf := raw(t, bson.D{
 		{Key: "_id", Value: bson.D{{Key: "_data", Value: "82000000050000000A"}}},
 		{Key: "operationType", Value: "insert"},
 		{Key: "clusterTime", Value: primitive.Timestamp{T: 5, I: 10}},
@@ -47,8 +47,10 @@ func TestParse(t *testing.T) {
 		{Key: "ns", Value: bson.D{{Key: "db", Value: "conduit"}, {Key: "coll", Value: "users"}}},
 		{Key: "documentKey", Value: bson.D{{Key: "_id", Value: 7}}},
 		{Key: "fullDocument", Value: bson.D{{Key: "_id", Value: 7}}},
-	}), "documentKey", now)
+	})
+	ev, err := change.Parse(buf, "documentKey", now)
 	require.NoError(t, err)
+	clear(buf) // the reader lends its buffer: the event must not keep any of it
 	require.Equal(t, "82000000050000000A", ev.ID)
 	require.Equal(t, primitive.Timestamp{T: 5, I: 10}, ev.ClusterTime)
 	require.Equal(t, "users", ev.Coll)

@@ -77,7 +77,9 @@ func (e *Event) Born() time.Time {
 // ErrNotAnEvent is returned for a document that is not a change event.
 var ErrNotAnEvent = errors.New("not a change event")
 
-// Parse reads a change event. orderingKey is "documentKey" or a field
+// Parse reads a change event. The event does not keep raw: it holds the
+// envelope's Extended JSON and a copy of the token, so raw may be a
+// buffer the caller reuses. orderingKey is "documentKey" or a field
 // path looked up in fullDocument, then fullDocumentBeforeChange.
 func Parse(raw bson.Raw, orderingKey string, readAt time.Time) (*Event, error) {
 	id, err := envelope.EventID(raw)
@@ -85,7 +87,9 @@ func Parse(raw bson.Raw, orderingKey string, readAt time.Time) (*Event, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNotAnEvent, err)
 	}
 	ev := &Event{ID: id, ReadAt: readAt}
-	ev.Token, _ = raw.Lookup("_id").DocumentOK()
+	if token, ok := raw.Lookup("_id").DocumentOK(); ok {
+		ev.Token = append(bson.Raw(nil), token...) // raw is not kept
+	}
 	ev.OperationType, _ = raw.Lookup("operationType").StringValueOK()
 	ev.Coll, _ = raw.Lookup("ns", "coll").StringValueOK()
 	if t, i, ok := raw.Lookup("clusterTime").TimestampOK(); ok {

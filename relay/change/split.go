@@ -49,7 +49,7 @@ func (a *Assembler) Add(ev bson.Raw) (bson.Raw, error) {
 		a.reset()
 		return nil, fmt.Errorf("%w: got %d of %d", ErrFragmentOrder, frag, of)
 	}
-	a.parts = append(a.parts, ev)
+	a.parts = append(a.parts, append(bson.Raw(nil), ev...)) // ev may be the driver's buffer
 	a.next = int32(frag) + 1
 	if frag < of {
 		return nil, err

@@ -22,15 +22,18 @@ type Position struct {
 // IsZero reports whether p is no position at all.
 func (p Position) IsZero() bool { return p.Token == nil && p.ClusterTime.IsZero() }
 
-// EventPosition is the position just after ev.
+// EventPosition is the position just after ev. It owns a copy of the
+// token, so a position kept after the event is done does not keep the
+// whole event alive.
 func EventPosition(ev *change.Event) Position {
-	return Position{Token: ev.Token, ClusterTime: ev.ClusterTime, Time: change.Time(ev.ClusterTime)}
+	return Position{Token: cloneToken(ev.Token), ClusterTime: ev.ClusterTime, Time: change.Time(ev.ClusterTime)}
 }
 
-// RawPosition is the position just after a change event as read.
+// RawPosition is the position just after a change event as read; it owns
+// a copy of the token (ev may be the driver's buffer).
 func RawPosition(ev bson.Raw) Position {
 	token, _ := ev.Lookup("_id").DocumentOK()
-	p := TokenPosition(token, time.Now())
+	p := TokenPosition(cloneToken(token), time.Now())
 	if t, i, ok := ev.Lookup("clusterTime").TimestampOK(); ok {
 		p.ClusterTime = primitive.Timestamp{T: t, I: i}
 		p.Time = change.Time(p.ClusterTime)
@@ -48,12 +51,25 @@ func TokenPosition(token bson.Raw, now time.Time) Position {
 	return p
 }
 
+func cloneToken(t bson.Raw) bson.Raw {
+	if t == nil {
+		return nil
+	}
+	return append(bson.Raw(nil), t...)
+}
+
 // TimePosition is the position at a cluster time, with no token.
 func TimePosition(ts primitive.Timestamp) Position {
 	return Position{ClusterTime: ts, Time: change.Time(ts)}
 }
 
 // Tracker finds the position past which every event is done.
+//
+// It holds an entry per position read since the oldest event not yet done.
+// Only the last of a run of done entries matters (the safe position jumps
+// over the run at once), so runs are collapsed as they form: while one slow
+// event holds the head, the entries stay within twice the events in flight
+// plus one, however many events finish behind it.
 type Tracker struct {
 	mu      sync.Mutex
 	entries []*entry
@@ -61,7 +77,12 @@ type Tracker struct {
 	pending map[uint64]*entry
 	nextSeq uint64
 	safe    Position
+	// compactAt is the length of entries[head:] that triggers a collapse.
+	compactAt int
 }
+
+// minCompact is the smallest backlog of entries worth collapsing.
+const minCompact = 1024
 
 type entry struct {
 	seq  uint64
@@ -117,12 +138,38 @@ func (t *Tracker) Done(seq uint64) {
 		t.entries[t.head] = nil
 		t.head++
 	}
-	if t.head == len(t.entries) {
+	switch live := len(t.entries) - t.head; {
+	case live == 0:
 		t.entries, t.head = t.entries[:0], 0
-	} else if t.head > 4096 && t.head*2 > len(t.entries) {
+	case live >= max(minCompact, t.compactAt):
+		t.collapse()
+	case t.head > 4096 && t.head*2 > len(t.entries):
 		t.entries = append([]*entry(nil), t.entries[t.head:]...)
 		t.head = 0
 	}
+}
+
+// collapse drops every done entry followed by another done entry, and
+// moves what is left to the front. The next collapse waits until the
+// entries double, so the work stays linear in the positions read.
+func (t *Tracker) collapse() {
+	live := t.entries[t.head:]
+	kept := make([]*entry, 0, len(live)/2+1)
+	for i, e := range live {
+		if e.done && i+1 < len(live) && live[i+1].done {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	t.entries, t.head = kept, 0
+	t.compactAt = 2 * len(kept)
+}
+
+// Len is the number of positions held (for tests and metrics).
+func (t *Tracker) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.entries) - t.head
 }
 
 // Safe is the position past which every event is done.

@@ -26,6 +26,7 @@ func runCmd(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	log := newLogger(env.Stderr, cfg.LogLevel)
+	setMemoryLimit(log)
 	d, err := daemon.New(ctx, cfg, log, daemon.Options{})
 	if err != nil {
 		return err

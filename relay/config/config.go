@@ -69,6 +69,9 @@ type Lambda struct {
 type HTTP struct {
 	// Addr is the listen address; "off" disables the server.
 	Addr string `yaml:"addr"` // default 127.0.0.1:9090
+	// Pprof also serves Go's profiles under /debug/pprof/ (heap, CPU,
+	// goroutines). Off by default: turn it on only on a private address.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Checkpoint configures where and how often resume tokens are stored.
@@ -156,6 +159,7 @@ type Route struct {
 	// 1 (default): a key's next event is sent only after the previous one
 	// succeeded. More: a key's events go in order in one invocation and a
 	// failure redelivers the key's later events too (Lambda semantics).
+	// The default routes (DefaultRoutes) use DefaultRouteKeyEvents.
 	KeyEventsPerBatch int `yaml:"keyEventsPerBatch"`
 	// MaxAttempts before an event is dead-lettered; default 10.
 	MaxAttempts int `yaml:"maxAttempts"`
@@ -181,14 +185,26 @@ func Default() *Config {
 }
 
 // DefaultRoutes routes users, articles, comments and favorites to the
-// functions of the same names.
+// functions of the same names (functions/).
+//
+// They let a document's queued events travel together (keyEventsPerBatch
+// DefaultRouteKeyEvents): those functions recompute derived state from the
+// source documents and are idempotent, so a batch holding several events of
+// one key, or a later event seen again after a retry, converges to the same
+// state, and a hot key (a user renamed again and again) costs one fan-out
+// per batch instead of one per event. A route of your own keeps the strict
+// default of 1 unless you set it.
 func DefaultRoutes() []Route {
 	var routes []Route
 	for _, name := range []string{"users", "articles", "comments", "favorites"} {
-		routes = append(routes, Route{Name: name, Collection: name, Function: name})
+		routes = append(routes, Route{Name: name, Collection: name, Function: name, KeyEventsPerBatch: DefaultRouteKeyEvents})
 	}
 	return routes
 }
+
+// DefaultRouteKeyEvents is keyEventsPerBatch on the default routes: the
+// default batchSize, so a batch may hold one key's events only.
+const DefaultRouteKeyEvents = 100
 
 // SetDefaults fills every zero setting with its default.
 func (c *Config) SetDefaults() {

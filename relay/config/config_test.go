@@ -31,6 +31,7 @@ func TestDefaults(t *testing.T) {
 		require.Equal(t, []string{"insert", "update", "replace", "delete"}, r.OperationTypes)
 		require.Less(t, r.MaxPayloadBytes, config.MaxPayloadLimit)
 		require.True(t, r.Bisect())
+		require.Equal(t, config.DefaultRouteKeyEvents, r.KeyEventsPerBatch, "the shipped functions converge with a key's events batched")
 	}
 	require.Equal(t, "_relay_checkpoints", c.Checkpoint.Collection)
 	require.Equal(t, "_relay_deadletters", c.DeadLetter.Collection)
@@ -102,6 +103,7 @@ routes:
 	require.Equal(t, "favs", c.Routes[1].Name)
 	require.Equal(t, "prod-favorites-v2", c.FunctionName(c.Routes[1].Function))
 	require.Equal(t, []string{"insert", "delete"}, c.Routes[1].OperationTypes)
+	require.Equal(t, 1, c.Routes[1].KeyEventsPerBatch, "a route of one's own keeps strict per-key order")
 }
 
 func TestExampleFileIsValid(t *testing.T) {

@@ -127,7 +127,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		_ = d.client.Disconnect(c)
 	}()
 	if d.cfg.HTTP.Addr != "off" {
-		srv, err := ops.Listen(d.cfg.HTTP.Addr, ops.Handler(d.metrics, d.Ready))
+		h := ops.Handler(d.metrics, d.Ready)
+		if d.cfg.HTTP.Pprof {
+			h = ops.WithProfiles(h)
+		}
+		srv, err := ops.Listen(d.cfg.HTTP.Addr, h)
 		if err != nil {
 			return err
 		}

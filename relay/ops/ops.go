@@ -1,14 +1,17 @@
 // Package ops serves the relay's operations endpoints: /healthz (the
 // process is up), /readyz (this relay holds the lease and its routes run)
-// and /metrics (Prometheus, the relay's own registry).
+// and /metrics (Prometheus, the relay's own registry), and on request Go's
+// profiles under /debug/pprof/.
 package ops
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -42,6 +45,18 @@ func Handler(m *metrics.Metrics, ready Readiness) http.Handler {
 	return mux
 }
 
+// WithProfiles adds Go's profiles (net/http/pprof) under /debug/pprof/.
+func WithProfiles(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", h)
+	return mux
+}
+
 // Listen binds addr and serves in the background.
 func Listen(addr string, h http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
@@ -66,17 +81,23 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx
 // Check GETs url and reports an error unless it answers 200: the
 // healthcheck subcommand.
 func Check(ctx context.Context, url string) error {
+	_, err := Get(ctx, url)
+	return err
+}
+
+// Get GETs url and returns the body of a 200 answer, else an error.
+func Get(ctx context.Context, url string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	return nil
+	return io.ReadAll(resp.Body)
 }

@@ -151,7 +151,7 @@ func (p *Route) Run(readCtx, workCtx context.Context) error {
 }
 
 // Event is the reader's sink: skip or track, then dispatch. Skipped
-// events are recognised on the raw BSON, before any encoding.
+// events are recognised on the raw BSON, before any copy or encoding.
 func (p *Route) Event(ctx context.Context, raw bson.Raw) error {
 	if p.metrics != nil {
 		p.metrics.EventsRead.WithLabelValues(p.cfg.Name).Inc()
@@ -164,7 +164,7 @@ func (p *Route) Event(ctx context.Context, raw bson.Raw) error {
 	case derived.OnlyDerived(coll, raw):
 		p.skip("derived_only")
 	default:
-		ev, err := change.Parse(raw, p.cfg.OrderingKey, time.Now())
+		ev, err := change.Parse(raw, p.cfg.OrderingKey, time.Now()) // keeps no part of raw
 		if err != nil {
 			p.skip("malformed")
 			p.log.Error("skipping a change event that cannot be read", "error", err)

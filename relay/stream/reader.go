@@ -20,7 +20,9 @@ import (
 
 // Sink receives what the reader reads, in stream order.
 type Sink interface {
-	// Event takes a whole change event; it may block (backpressure).
+	// Event takes a whole change event; it may block (backpressure). raw
+	// is the driver's buffer, valid only during the call: a sink copies
+	// what it keeps, so events it skips cost no allocation.
 	Event(ctx context.Context, raw bson.Raw) error
 	// Position takes a resume position with nothing to deliver: a
 	// postBatchResumeToken, an invalidate, a repair's cluster time.
@@ -187,8 +189,7 @@ func (r *Reader) readFrom(ctx context.Context, pos *checkpoint.Position) error {
 	var asm change.Assembler
 	for {
 		if cs.TryNext(ctx) {
-			raw := append(bson.Raw(nil), cs.Current...)
-			whole, err := asm.Add(raw)
+			whole, err := asm.Add(cs.Current)
 			if err != nil {
 				r.log.Warn("split event fragments out of order", "error", err)
 			}

@@ -32,6 +32,7 @@ func (s *sink) Event(_ context.Context, raw bson.Raw) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ops = append(s.ops, raw.Lookup("operationType").StringValue())
+	raw = append(bson.Raw(nil), raw...) // the reader's buffer is only lent
 	s.raws = append(s.raws, raw)
 	if v, ok := raw.Lookup("documentKey", "_id").Int32OK(); ok {
 		s.ids = append(s.ids, v)
