@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/KimMachineGun/automemlimit v1.0.2
 	github.com/changerelay/changerelay/functions v0.0.0
+	github.com/google/pprof v0.0.0-20261105003125-4bf881d7fb0b
 	gonum.org/v1/plot v0.17.0
 )
 

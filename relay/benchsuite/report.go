@@ -192,6 +192,7 @@ func (r *Report) Markdown(plots []string) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Target, t.Config, t.Measured, t.Verdict)
 	}
 	b.WriteString("\n")
+	r.writeWhy(&b)
 	if len(plots) > 0 {
 		b.WriteString("## Figures\n\n")
 		for _, p := range plots {
@@ -274,4 +275,45 @@ func (r *Report) Targets() []TargetCheck {
 		}
 	}
 	return out
+}
+
+// writeWhy explains each missed target from what the run measured.
+func (r *Report) writeWhy(b *strings.Builder) {
+	var missed []TargetCheck
+	for _, t := range r.Targets() {
+		if !t.Met {
+			missed = append(missed, t)
+		}
+	}
+	if len(missed) == 0 {
+		return
+	}
+	b.WriteString("### Why targets were missed\n\n")
+	for _, t := range missed {
+		res := r.Find(Backlog, t.Config)
+		if !strings.Contains(t.Target, "RSS") || res == nil {
+			fmt.Fprintf(b, "- %s, %s: see the workload's table above; relay/benchsuite/README.md discusses the run.\n", t.Target, t.Config)
+			continue
+		}
+		fmt.Fprintf(b, "- %s, %s: peak %.1f MiB = %.1f MiB idle (binary, runtime, driver pools, open streams) + %.1f MiB while catching up, of which the queues are estimated at %.1f MiB as BSON.",
+			t.Target, t.Config, mib(res.PeakRSS), mib(res.IdleRSS), mib(res.PeakRSS-res.IdleRSS), mib(res.QueueBytes))
+		if res.Heap != nil {
+			fmt.Fprintf(b, " The Go heap at the last profiled peak: %s.", res.Heap)
+		}
+		b.WriteString(" The relay holds each queued event as its envelope's Extended JSON (larger than its BSON) and the read-ahead as the driver's getMore replies; Go's collector lets the heap grow to about twice its live data before it collects (GOGC=100), and freed pages return to the system lazily.")
+		if c := r.config(t.Config); c != nil && strings.Contains(c.Description, "GOMEMLIMIT") {
+			b.WriteString(" This configuration runs under a soft memory limit below what its live data and the runtime need, so the collector runs often and the peak settles above the limit.")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+func (r *Report) config(name string) *ConfigInfo {
+	for i := range r.Configs {
+		if r.Configs[i].Name == name {
+			return &r.Configs[i]
+		}
+	}
+	return nil
 }

@@ -51,7 +51,9 @@ type Result struct {
 	IdleRSS      int64       `json:"relayIdleRssBytes"`
 	QueueBytes   int64       `json:"relayQueueBytesEstimate,omitempty"`
 	Memory       []MemSample `json:"relayRss,omitempty"`
-	Process      bool        `json:"process"`
+	// Heap is the relay's Go heap at its last profiled RSS peak.
+	Heap    *HeapSummary `json:"relayHeapAtPeak,omitempty"`
+	Process bool         `json:"process"`
 
 	Converged bool   `json:"converged"`
 	Check     string `json:"check"`

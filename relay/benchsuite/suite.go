@@ -112,6 +112,7 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*Report, error) {
 		}
 	}
 	rep.Duration = time.Since(started).Seconds()
+	rep.AttachHeapProfiles(logDir)
 	var load float64
 	for _, r := range rep.Results {
 		load += (r.Load[0] + r.Load[1]) / 2

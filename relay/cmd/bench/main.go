@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		rep.AttachHeapProfiles(filepath.Join(*render, "logs"))
 		if err := rep.Write(*render); err != nil {
 			return err
 		}
