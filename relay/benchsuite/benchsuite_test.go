@@ -248,6 +248,9 @@ func TestReportWritesMarkdownAndPlots(t *testing.T) {
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "| relay-default | 1000 | 3000 | 30.0× | 0.600× |")
+	assert.Contains(t, string(md), "### Why targets were missed")
+	assert.Contains(t, string(md), "backlog of 1000: peak RSS ≤ 1.2 × idle + queues, relay-memlimit: peak 30.0 MiB")
+	assert.Contains(t, string(md), "soft memory limit", "the memlimit configuration's reason")
 	for _, f := range []string{"latency_steady.png", "latency_burst.png", "throughput.png", "backlog_memory.png", "results.json"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err, f)

@@ -165,7 +165,7 @@ func (t *Tracker) collapse() {
 	t.compactAt = 2 * len(kept)
 }
 
-// Len is the number of positions held (for tests and metrics).
+// Len is the number of positions held.
 func (t *Tracker) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
