@@ -287,3 +287,20 @@ func TestRatesAfterTimeout(t *testing.T) {
 		})
 	}
 }
+
+func TestQueuedEventsFollowTheRelayDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		rs   RouteSettings
+		want int64
+	}{
+		{"defaults: 4 × 100 × 4 buffered + 1000 read ahead", RouteSettings{}, 1600 + 1000},
+		{"naive: at least 1000 buffered", RouteSettings{BatchSize: 1, Concurrency: 1}, 1000 + 1000},
+		{"tuned: 4 × 500 × 4", RouteSettings{BatchSize: 500, KeyEventsPerBatch: 500}, 8000 + 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, queuedEvents(tt.rs))
+		})
+	}
+}

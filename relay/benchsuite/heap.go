@@ -71,15 +71,20 @@ func shortFunc(name string) string {
 	return name
 }
 
+// heapProfilePath is where a relay run saves its heap profile.
+func heapProfilePath(logDir, config, workload string) string {
+	return filepath.Join(logDir, config+"-"+workload+".heap.pprof")
+}
+
 // AttachHeapProfiles reads each relay run's heap profile from logDir
-// (<config>-<workload>.heap.pprof) into its result, where not done yet.
+// (heapProfilePath) into its result, where not done yet.
 func (r *Report) AttachHeapProfiles(logDir string) {
 	for i := range r.Results {
 		res := &r.Results[i]
 		if res.Heap != nil || !res.Process {
 			continue
 		}
-		if h, err := ReadHeapProfile(filepath.Join(logDir, res.Config+"-"+res.Workload+".heap.pprof"), 5); err == nil {
+		if h, err := ReadHeapProfile(heapProfilePath(logDir, res.Config, res.Workload), 5); err == nil {
 			res.Heap = h
 		}
 	}

@@ -188,11 +188,12 @@ func (r *Report) Markdown(plots []string) string {
 	}
 
 	b.WriteString("## Targets\n\n| target | configuration | measured | met |\n| --- | --- | --- | --- |\n")
-	for _, t := range r.Targets() {
+	targets := r.Targets()
+	for _, t := range targets {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Target, t.Config, t.Measured, t.Verdict)
 	}
 	b.WriteString("\n")
-	r.writeWhy(&b)
+	writeWhy(&b, targets)
 	if len(plots) > 0 {
 		b.WriteString("## Figures\n\n")
 		for _, p := range plots {
@@ -231,6 +232,9 @@ func (r *Report) Markdown(plots []string) string {
 type TargetCheck struct {
 	Target, Config, Measured, Verdict string
 	Met                               bool
+	// backlog is the run a memory target was measured on (nil for the
+	// other targets).
+	backlog *Result
 }
 
 func verdict(ok bool) string {
@@ -271,16 +275,17 @@ func (r *Report) Targets() []TargetCheck {
 			limit := 1.2*float64(res.IdleRSS) + float64(res.QueueBytes)
 			ok := float64(res.PeakRSS) <= limit
 			out = append(out, TargetCheck{Target: fmt.Sprintf("backlog of %d: peak RSS ≤ 1.2 × idle + queues", res.Events), Config: c.Name,
-				Measured: fmt.Sprintf("peak %.1f MiB vs 1.2 × %.1f + %.1f (queues: (maxBufferedEvents + stream.batchSize) × mean event size) = %.1f MiB", mib(res.PeakRSS), mib(res.IdleRSS), mib(res.QueueBytes), limit/(1<<20)), Met: ok, Verdict: verdict(ok)})
+				Measured: fmt.Sprintf("peak %.1f MiB vs 1.2 × %.1f + %.1f (queues: (maxBufferedEvents + stream.batchSize) × mean event size) = %.1f MiB", mib(res.PeakRSS), mib(res.IdleRSS), mib(res.QueueBytes), limit/(1<<20)), Met: ok, Verdict: verdict(ok),
+				backlog: res})
 		}
 	}
 	return out
 }
 
 // writeWhy explains each missed target from what the run measured.
-func (r *Report) writeWhy(b *strings.Builder) {
+func writeWhy(b *strings.Builder, targets []TargetCheck) {
 	var missed []TargetCheck
-	for _, t := range r.Targets() {
+	for _, t := range targets {
 		if !t.Met {
 			missed = append(missed, t)
 		}
@@ -290,8 +295,8 @@ func (r *Report) writeWhy(b *strings.Builder) {
 	}
 	b.WriteString("### Why targets were missed\n\n")
 	for _, t := range missed {
-		res := r.Find(Backlog, t.Config)
-		if !strings.Contains(t.Target, "RSS") || res == nil {
+		res := t.backlog
+		if res == nil {
 			fmt.Fprintf(b, "- %s, %s: see the workload's table above; relay/benchsuite/README.md discusses the run.\n", t.Target, t.Config)
 			continue
 		}
@@ -301,19 +306,10 @@ func (r *Report) writeWhy(b *strings.Builder) {
 			fmt.Fprintf(b, " The Go heap at the last profiled peak: %s.", res.Heap)
 		}
 		b.WriteString(" The relay holds each queued event as its envelope's Extended JSON (larger than its BSON) and the read-ahead as the driver's getMore replies; Go's collector lets the heap grow to about twice its live data before it collects (GOGC=100), and freed pages return to the system lazily.")
-		if c := r.config(t.Config); c != nil && strings.Contains(c.Description, "GOMEMLIMIT") {
+		if t.Config == ConfigMemLimit {
 			b.WriteString(" This configuration runs under a soft memory limit below what its live data and the runtime need, so the collector runs often and the peak settles above the limit.")
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
-}
-
-func (r *Report) config(name string) *ConfigInfo {
-	for i := range r.Configs {
-		if r.Configs[i].Name == name {
-			return &r.Configs[i]
-		}
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/changerelay/changerelay/infra/conduit"
+	"github.com/changerelay/changerelay/relay/config"
 )
 
 // Result is one (workload, configuration) run.
@@ -124,30 +125,28 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// StreamBatchSize is the relay's default stream.batchSize, which the bench
-// keeps.
-const StreamBatchSize = 1000
-
 // queueEstimate is the memory the relay's configured queues may hold:
-// every route's maxBufferedEvents (its default: max(1000, 4 × batchSize ×
-// concurrency)) plus its read-ahead (stream.batchSize, default 1000: the
-// events of one getMore reply the driver holds) times the average size of
-// that collection's change events as the relay reads them (updateLookup,
-// pre-images when available), sampled from the backlog.
+// every route's queuedEvents times the average size of that collection's
+// change events as the relay reads them (updateLookup, pre-images when
+// available), sampled from the backlog.
 func queueEstimate(ctx context.Context, db *mongo.Database, from primitive.Timestamp, rs RouteSettings) int64 {
-	batch, conc := rs.BatchSize, rs.Concurrency
-	if batch == 0 {
-		batch = 100
-	}
-	if conc == 0 {
-		conc = 4
-	}
-	buffered := int64(max(1000, 4*batch*conc) + StreamBatchSize)
+	buffered := queuedEvents(rs)
 	var total int64
 	for _, coll := range []string{conduit.CollUsers, conduit.CollArticles, conduit.CollComments, conduit.CollFavorites} {
 		total += buffered * avgEventSize(ctx, db.Collection(coll), from)
 	}
 	return total
+}
+
+// queuedEvents is how many events one route holds at most with these
+// settings, as the relay's configuration defaults them: maxBufferedEvents
+// (default max(1000, 4 × batchSize × concurrency)) plus the read-ahead of
+// one getMore reply (stream.batchSize, default 1000), which the driver
+// holds while the reader waits for room.
+func queuedEvents(rs RouteSettings) int64 {
+	c := config.Config{Routes: []config.Route{{Collection: "bench", BatchSize: rs.BatchSize, Concurrency: rs.Concurrency}}}
+	c.SetDefaults()
+	return int64(c.Routes[0].MaxBufferedEvents + c.Stream.BatchSize)
 }
 
 func avgEventSize(ctx context.Context, coll *mongo.Collection, from primitive.Timestamp) int64 {

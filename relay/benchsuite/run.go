@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -121,7 +120,7 @@ func (r *Runner) sut(spec ConfigSpec, workload string) SUT {
 	}
 	return &RelayProc{Label: spec.Name, Bin: r.Env.RelayBin, Dir: r.LogDir, MongoURI: r.Env.Proxy.URI(),
 		Database: r.Env.DB.Name(), LambdaEndpoint: r.Env.Stack.LambdaEndpoint(), Routes: spec.Routes, MemoryLimit: spec.MemoryLimit,
-		HeapProfile: filepath.Join(r.LogDir, spec.Name+"-"+workload+".heap.pprof")}
+		HeapProfile: heapProfilePath(r.LogDir, spec.Name, workload)}
 }
 
 type counters struct {
