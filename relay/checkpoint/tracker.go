@@ -67,9 +67,10 @@ func TimePosition(ts primitive.Timestamp) Position {
 //
 // It holds an entry per position read since the oldest event not yet done.
 // Only the last of a run of done entries matters (the safe position jumps
-// over the run at once), so runs are collapsed as they form: while one slow
-// event holds the head, the entries stay within twice the events in flight
-// plus one, however many events finish behind it.
+// over the run at once), so runs are collapsed once the entries pass
+// minCompact and again each time they double: while one slow event holds
+// the head, the entries stay proportional to the events in flight, however
+// many events finish behind it.
 type Tracker struct {
 	mu      sync.Mutex
 	entries []*entry
@@ -163,13 +164,6 @@ func (t *Tracker) collapse() {
 	}
 	t.entries, t.head = kept, 0
 	t.compactAt = 2 * len(kept)
-}
-
-// Len is the number of positions held.
-func (t *Tracker) Len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.entries) - t.head
 }
 
 // Safe is the position past which every event is done.

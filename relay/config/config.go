@@ -203,7 +203,7 @@ func DefaultRoutes() []Route {
 }
 
 // DefaultRouteKeyEvents is keyEventsPerBatch on the default routes: the
-// default batchSize, so a batch may hold one key's events only.
+// default batchSize, so a hot key's events may fill a whole batch.
 const DefaultRouteKeyEvents = 100
 
 // SetDefaults fills every zero setting with its default.
